@@ -1,0 +1,62 @@
+//! The `ChainAdapter` trait.
+
+use async_trait::async_trait;
+use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead};
+
+use crate::FetchError;
+
+/// How a chain reaches finality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalityModel {
+    /// Blocks can be replaced until they are finalized. Ingest keeps this many recent block refs
+    /// to find fork points; a reorg deeper than this is reported as a permanent error.
+    Probabilistic {
+        /// Deepest reorg ingest can undo.
+        max_reorg_depth: u64,
+    },
+    /// A block is final once it exists (Aptos, Sui checkpoints).
+    Instant,
+}
+
+impl FinalityModel {
+    /// How many recent block refs ingest must remember.
+    pub fn window(self) -> u64 {
+        match self {
+            Self::Probabilistic { max_reorg_depth } => max_reorg_depth,
+            Self::Instant => 1,
+        }
+    }
+}
+
+/// One chain, seen through its providers.
+///
+/// Contract for implementers:
+/// - Every method is a read; calling it again is always safe. The adapter retries and fails over
+///   inside its [`crate::EndpointPool`] and returns [`FetchError::Transient`] only when the pool
+///   gave up on this attempt; the caller retries later with backoff.
+/// - `Ok(None)` means "no such block at this height" (not produced yet, or a skipped slot); it
+///   is not an error.
+/// - A returned [`Block`] is internally consistent: its transactions and receipts all belong to
+///   the block hash in its [`BlockRef`], even if the chain reorganizes during the fetch.
+#[async_trait]
+pub trait ChainAdapter: Send + Sync + std::fmt::Debug + 'static {
+    /// The chain this adapter follows.
+    fn chain(&self) -> &ChainId;
+
+    /// How the chain reaches finality.
+    fn finality_model(&self) -> FinalityModel;
+
+    /// The head at a finality level. `Included` is the latest block. `Ok(None)` when the chain
+    /// has no block at that level yet (or does not report the level).
+    async fn head(&self, at: Finality) -> Result<Option<BlockRef>, FetchError>;
+
+    /// The block at `height` on the canonical chain, with its transactions and outcomes.
+    async fn block(&self, height: u64) -> Result<Option<Block>, FetchError>;
+
+    /// Just the ref (height, hash) of the block at `height`; cheap, for reorg walk-back.
+    async fn block_ref(&self, height: u64) -> Result<Option<BlockRef>, FetchError>;
+
+    /// Each provider's latest head and health, named by label. Never fails: a provider that does
+    /// not answer is reported with its error reason.
+    async fn provider_heads(&self) -> Vec<ProviderHead>;
+}

@@ -1,0 +1,613 @@
+//! `EndpointPool`: several providers per chain with health scores, failover, a circuit breaker
+//! and per-provider rate limits.
+
+use std::{
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use chainwatch_schema::ChainId;
+use serde::{Deserialize, de::DeserializeOwned};
+use tracing::{debug, warn};
+
+use crate::{Backoff, FetchError, Redactor, RpcError, TRACE_TARGET};
+
+/// One provider of a chain, as configured. The URL is a secret: `Debug` hides it.
+#[derive(Clone, Deserialize)]
+pub struct ProviderConfig {
+    /// Name used in logs, metrics and the API.
+    pub label: String,
+    /// Endpoint URL; may carry an API key.
+    pub url: String,
+    /// Relative preference among healthy providers (default 1).
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Requests per second this provider may receive from chainwatch; unlimited if absent.
+    #[serde(default)]
+    pub max_rps: Option<f64>,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+impl ProviderConfig {
+    /// A provider with weight 1 and no rate limit.
+    pub fn new(label: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            url: url.into(),
+            weight: 1,
+            max_rps: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("label", &self.label)
+            .field("url", &"<redacted>")
+            .field("weight", &self.weight)
+            .field("max_rps", &self.max_rps)
+            .finish()
+    }
+}
+
+/// Timeouts, retry budget and circuit-breaker settings of a pool.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Deadline for one request to one provider, body included.
+    pub request_timeout: Duration,
+    /// Attempts per call across all providers before giving up with a transient error. `0`
+    /// means `max(3, 2 × providers)`.
+    pub max_attempts: u32,
+    /// First backoff after every provider failed once in a call.
+    pub backoff_base: Duration,
+    /// Longest backoff within a call.
+    pub backoff_max: Duration,
+    /// Consecutive failures that open a provider's circuit.
+    pub breaker_threshold: u32,
+    /// How long an open circuit stays open before a probe; doubles on each failed probe.
+    pub breaker_cooldown: Duration,
+    /// Cap on the cooldown.
+    pub breaker_max_cooldown: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(10),
+            max_attempts: 0,
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(2),
+            breaker_threshold: 3,
+            breaker_cooldown: Duration::from_secs(5),
+            breaker_max_cooldown: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A provider's health as the pool sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderHealth {
+    /// The provider's label.
+    pub label: String,
+    /// Score in `[0, 1]`: 0 when the circuit is open.
+    pub score: f64,
+    /// Whether the circuit breaker is open (requests skip this provider until its probe).
+    pub circuit_open: bool,
+    /// Latency moving average, milliseconds.
+    pub latency_ms: f64,
+    /// Error-rate moving average in `[0, 1]`.
+    pub error_rate: f64,
+    /// Requests sent.
+    pub requests: u64,
+    /// Requests failed.
+    pub failures: u64,
+}
+
+#[derive(Debug)]
+struct Health {
+    latency_ewma: f64,
+    error_ewma: f64,
+    consecutive_failures: u32,
+    open_until: Option<Instant>,
+    cooldown: Duration,
+    requests: u64,
+    failures: u64,
+}
+
+const EWMA_ALPHA: f64 = 0.2;
+
+impl Health {
+    fn score(&self, weight: u32, now: Instant) -> Option<f64> {
+        if self.open_until.is_some_and(|t| now < t) {
+            return None;
+        }
+        let latency_ms = self.latency_ewma * 1000.0;
+        Some(f64::from(weight.max(1)) * (1.0 - self.error_ewma) / (1.0 + latency_ms / 100.0))
+    }
+}
+
+#[derive(Debug)]
+struct Provider {
+    label: String,
+    url: String,
+    redactor: Redactor,
+    weight: u32,
+    min_interval: Option<Duration>,
+    next_slot: Mutex<Instant>,
+    health: Mutex<Health>,
+}
+
+impl Provider {
+    fn health(&self) -> std::sync::MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for this provider's rate-limit slot.
+    async fn rate_limit(&self) {
+        let Some(interval) = self.min_interval else {
+            return;
+        };
+        let slot = {
+            let mut next = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + interval;
+            slot
+        };
+        let wait = slot.saturating_duration_since(Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// The providers of one chain.
+///
+/// Each call goes to the healthiest available provider. A transient failure (timeout,
+/// connection error, HTTP 429 or 5xx, an undecodable body, a JSON-RPC server error) is recorded
+/// against that provider and the call fails over to the next one; after every provider was tried
+/// the call backs off and goes round again, up to the attempt budget. A provider that fails
+/// `breaker_threshold` times in a row is skipped (circuit open) until its cooldown ends; the next
+/// call then probes it. A JSON-RPC "method not found" or "invalid params" answer is returned at
+/// once as [`FetchError::Permanent`]: another provider would say the same.
+#[derive(Debug)]
+pub struct EndpointPool {
+    chain: ChainId,
+    providers: Vec<Provider>,
+    client: reqwest::Client,
+    cfg: PoolConfig,
+    next_id: AtomicU64,
+}
+
+#[derive(Deserialize)]
+struct RpcResponse<T> {
+    #[serde(default = "Option::default")]
+    result: Option<T>,
+    #[serde(default)]
+    error: Option<RpcErrorObject>,
+}
+
+#[derive(Deserialize)]
+struct RpcErrorObject {
+    code: i64,
+    #[serde(default)]
+    message: String,
+}
+
+impl EndpointPool {
+    /// A pool over `providers`. Fails if the list is empty, a label repeats, or a URL is not
+    /// `http(s)://`. The error never quotes a URL.
+    pub fn new(
+        chain: ChainId,
+        providers: Vec<ProviderConfig>,
+        cfg: PoolConfig,
+    ) -> Result<Self, FetchError> {
+        if providers.is_empty() {
+            return Err(FetchError::permanent(
+                "invalid_config",
+                format!("chain {chain} has an empty provider list"),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for p in &providers {
+            if !seen.insert(p.label.as_str()) {
+                return Err(FetchError::permanent(
+                    "invalid_config",
+                    format!("chain {chain}: provider label `{}` is used twice", p.label),
+                ));
+            }
+            if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
+                return Err(FetchError::permanent(
+                    "invalid_config",
+                    format!(
+                        "chain {chain}: provider `{}` URL must start with http:// or https://",
+                        p.label
+                    ),
+                ));
+            }
+        }
+        // reqwest is built without a bundled crypto provider; install ring's once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| {
+                FetchError::permanent("invalid_config", format!("http client: {}", e.without_url()))
+            })?;
+        let now = Instant::now();
+        let providers = providers
+            .into_iter()
+            .map(|p| Provider {
+                redactor: Redactor::new(&p.url, &p.label),
+                min_interval: p
+                    .max_rps
+                    .filter(|r| *r > 0.0)
+                    .map(|r| Duration::from_secs_f64(1.0 / r)),
+                next_slot: Mutex::new(now),
+                health: Mutex::new(Health {
+                    latency_ewma: 0.0,
+                    error_ewma: 0.0,
+                    consecutive_failures: 0,
+                    open_until: None,
+                    cooldown: cfg.breaker_cooldown,
+                    requests: 0,
+                    failures: 0,
+                }),
+                label: p.label,
+                url: p.url,
+                weight: p.weight,
+            })
+            .collect();
+        Ok(Self {
+            chain,
+            providers,
+            client,
+            cfg,
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The chain this pool serves.
+    pub fn chain(&self) -> &ChainId {
+        &self.chain
+    }
+
+    /// Provider labels in configuration order.
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.providers.iter().map(|p| p.label.as_str())
+    }
+
+    /// Number of providers.
+    pub fn len(&self) -> usize {
+        self.providers.len()
+    }
+
+    /// Always false: a pool has at least one provider.
+    pub fn is_empty(&self) -> bool {
+        self.providers.is_empty()
+    }
+
+    /// Health of every provider, in configuration order.
+    pub fn health(&self) -> Vec<ProviderHealth> {
+        let now = Instant::now();
+        self.providers
+            .iter()
+            .map(|p| {
+                let h = p.health();
+                let score = h.score(p.weight, now);
+                ProviderHealth {
+                    label: p.label.clone(),
+                    score: score.map_or(0.0, |s| (s / f64::from(p.weight.max(1))).clamp(0.0, 1.0)),
+                    circuit_open: score.is_none(),
+                    latency_ms: h.latency_ewma * 1000.0,
+                    error_rate: h.error_ewma,
+                    requests: h.requests,
+                    failures: h.failures,
+                }
+            })
+            .collect()
+    }
+
+    /// Calls `method` with failover across providers (see the type's docs). A `null` result
+    /// decodes only into a `T` that accepts null, such as `Option<_>`.
+    pub async fn request<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        params: serde_json::Value,
+    ) -> Result<T, FetchError> {
+        let n = self.providers.len();
+        let max_attempts = if self.cfg.max_attempts == 0 {
+            (2 * n as u32).max(3)
+        } else {
+            self.cfg.max_attempts
+        };
+        let mut tried = vec![false; n];
+        let mut backoff = Backoff::new(self.cfg.backoff_base, self.cfg.backoff_max);
+        let mut last: Option<RpcError> = None;
+        for attempt in 0..max_attempts {
+            let idx = match self.pick(&tried) {
+                Some(i) => i,
+                None => {
+                    tokio::time::sleep(backoff.next_delay()).await;
+                    tried.iter_mut().for_each(|t| *t = false);
+                    self.pick(&tried).unwrap_or(0)
+                }
+            };
+            tried[idx] = true;
+            match self.send::<T>(idx, method, &params).await {
+                Ok(v) => return Ok(v),
+                Err(Attempt::Permanent(e)) => {
+                    return Err(FetchError::Permanent {
+                        reason: e.reason,
+                        source: Box::new(e),
+                    });
+                }
+                Err(Attempt::Transient(e)) => {
+                    let remaining = max_attempts - attempt - 1;
+                    warn!(
+                        target: TRACE_TARGET,
+                        chain = %self.chain,
+                        provider = %e.provider,
+                        method,
+                        reason = e.reason,
+                        error = %e.message,
+                        remaining_attempts = remaining,
+                        "rpc request failed; failing over"
+                    );
+                    last = Some(e);
+                }
+            }
+        }
+        let e = last.unwrap_or_else(|| RpcError {
+            provider: String::new(),
+            reason: "no_attempt",
+            code: None,
+            message: "no attempt was made".into(),
+        });
+        Err(FetchError::Transient {
+            reason: e.reason,
+            source: Box::new(e),
+        })
+    }
+
+    /// Calls `method` on one provider (by configuration index) with no failover: used for
+    /// per-provider checks such as its chain id or head.
+    pub async fn request_on<T: DeserializeOwned>(
+        &self,
+        idx: usize,
+        method: &'static str,
+        params: serde_json::Value,
+    ) -> Result<T, RpcError> {
+        if idx >= self.providers.len() {
+            return Err(RpcError {
+                provider: String::new(),
+                reason: "no_such_provider",
+                code: None,
+                message: format!("no provider at index {idx}"),
+            });
+        }
+        self.send(idx, method, &params).await.map_err(|e| match e {
+            Attempt::Permanent(e) | Attempt::Transient(e) => e,
+        })
+    }
+
+    /// The best provider not yet tried in this round, or `None` if all were tried. Providers
+    /// with an open circuit come last, soonest-to-reopen first, so that a call still goes out
+    /// when every circuit is open.
+    fn pick(&self, tried: &[bool]) -> Option<usize> {
+        let now = Instant::now();
+        let mut best: Option<(usize, f64)> = None;
+        let mut fallback: Option<(usize, Instant)> = None;
+        for (i, p) in self.providers.iter().enumerate() {
+            if tried[i] {
+                continue;
+            }
+            let h = p.health();
+            match h.score(p.weight, now) {
+                Some(s) if best.is_none_or(|(_, b)| s > b) => best = Some((i, s)),
+                Some(_) => {}
+                None => {
+                    let until = h.open_until.unwrap_or(now);
+                    if fallback.is_none_or(|(_, f)| until < f) {
+                        fallback = Some((i, until));
+                    }
+                }
+            }
+        }
+        best.map(|(i, _)| i).or(fallback.map(|(i, _)| i))
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        idx: usize,
+        method: &'static str,
+        params: &serde_json::Value,
+    ) -> Result<T, Attempt> {
+        let p = &self.providers[idx];
+        p.rate_limit().await;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let started = Instant::now();
+        let result = self.send_inner::<T>(p, &body).await;
+        let elapsed = started.elapsed();
+        metrics::histogram!(
+            "chainwatch_rpc_request_duration_seconds",
+            "chain" => self.chain.to_string(),
+            "provider" => p.label.clone(),
+            "method" => method,
+        )
+        .record(elapsed.as_secs_f64());
+        let mut h = p.health();
+        h.requests += 1;
+        match &result {
+            Ok(_) | Err(Attempt::Permanent(_)) => {
+                h.latency_ewma = ewma(h.latency_ewma, elapsed.as_secs_f64(), h.requests);
+                h.error_ewma = ewma(h.error_ewma, 0.0, h.requests);
+                if h.open_until.is_some() {
+                    debug!(target: TRACE_TARGET, chain = %self.chain, provider = %p.label, "circuit closed");
+                }
+                h.consecutive_failures = 0;
+                h.open_until = None;
+                h.cooldown = self.cfg.breaker_cooldown;
+            }
+            Err(Attempt::Transient(e)) => {
+                h.failures += 1;
+                h.latency_ewma = ewma(h.latency_ewma, elapsed.as_secs_f64(), h.requests);
+                h.error_ewma = ewma(h.error_ewma, 1.0, h.requests);
+                h.consecutive_failures += 1;
+                metrics::counter!(
+                    "chainwatch_rpc_errors_total",
+                    "chain" => self.chain.to_string(),
+                    "provider" => p.label.clone(),
+                    "reason" => e.reason,
+                )
+                .increment(1);
+                if h.consecutive_failures >= self.cfg.breaker_threshold {
+                    let reopening = h.open_until.is_some();
+                    if reopening {
+                        h.cooldown = (h.cooldown * 2).min(self.cfg.breaker_max_cooldown);
+                    }
+                    h.open_until = Some(Instant::now() + h.cooldown);
+                    warn!(
+                        target: TRACE_TARGET,
+                        chain = %self.chain,
+                        provider = %p.label,
+                        consecutive_failures = h.consecutive_failures,
+                        cooldown_ms = h.cooldown.as_millis() as u64,
+                        "circuit opened for provider"
+                    );
+                }
+            }
+        }
+        result
+    }
+
+    async fn send_inner<T: DeserializeOwned>(
+        &self,
+        p: &Provider,
+        body: &serde_json::Value,
+    ) -> Result<T, Attempt> {
+        let err = |reason: &'static str, code: Option<i64>, message: String| RpcError {
+            provider: p.label.clone(),
+            reason,
+            code,
+            message: p.redactor.scrub(&message),
+        };
+        let resp = self
+            .client
+            .post(&p.url)
+            .timeout(self.cfg.request_timeout)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(body).unwrap_or_default())
+            .send()
+            .await
+            .map_err(|e| Attempt::Transient(classify_reqwest(&e, &err)))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Attempt::Transient(classify_reqwest(&e, &err)))?;
+        if status.as_u16() == 429 {
+            return Err(Attempt::Transient(err("rate_limited", None, format!("HTTP {status}"))));
+        }
+        if status.is_server_error() {
+            return Err(Attempt::Transient(err("http_5xx", None, format!("HTTP {status}"))));
+        }
+        if !status.is_success() {
+            return Err(Attempt::Transient(err("http_4xx", None, format!("HTTP {status}"))));
+        }
+        let parsed: RpcResponse<T> = serde_json::from_slice(&bytes).map_err(|e| {
+            Attempt::Transient(err("decode", None, format!("undecodable response: {e}")))
+        })?;
+        if let Some(e) = parsed.error {
+            let msg = format!("JSON-RPC error {}: {}", e.code, e.message);
+            let lower = e.message.to_ascii_lowercase();
+            return Err(match e.code {
+                -32601 => Attempt::Permanent(err("method_not_found", Some(e.code), msg)),
+                -32602 => Attempt::Permanent(err("invalid_params", Some(e.code), msg)),
+                -32005 | -32029 | 429 => {
+                    Attempt::Transient(err("rate_limited", Some(e.code), msg))
+                }
+                _ if lower.contains("rate limit") || lower.contains("too many requests") => {
+                    Attempt::Transient(err("rate_limited", Some(e.code), msg))
+                }
+                _ => Attempt::Transient(err("rpc_error", Some(e.code), msg)),
+            });
+        }
+        match parsed.result {
+            Some(v) => Ok(v),
+            None => T::deserialize(serde_json::Value::Null).map_err(|_| {
+                Attempt::Transient(err("decode", None, "response has a null or no result".into()))
+            }),
+        }
+    }
+}
+
+enum Attempt {
+    Transient(RpcError),
+    Permanent(RpcError),
+}
+
+fn ewma(prev: f64, sample: f64, n: u64) -> f64 {
+    if n <= 1 {
+        sample
+    } else {
+        prev + EWMA_ALPHA * (sample - prev)
+    }
+}
+
+fn classify_reqwest(
+    e: &reqwest::Error,
+    err: &impl Fn(&'static str, Option<i64>, String) -> RpcError,
+) -> RpcError {
+    let reason = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_body() || e.is_decode() {
+        "body"
+    } else {
+        "request"
+    };
+    // `without_url` drops the URL reqwest puts in its message; the redactor scrubs the rest.
+    let mut msg = String::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = None;
+    let stripped = format!("{}", ReqwestNoUrl(e));
+    msg.push_str(&stripped);
+    if let Some(src) = std::error::Error::source(e) {
+        cur = Some(src);
+    }
+    while let Some(s) = cur {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        cur = s.source();
+    }
+    err(reason, None, msg)
+}
+
+struct ReqwestNoUrl<'a>(&'a reqwest::Error);
+
+impl std::fmt::Display for ReqwestNoUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = self.0;
+        let what = if e.is_timeout() {
+            "request timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else if e.is_body() {
+            "failed reading the response body"
+        } else if e.is_decode() {
+            "failed decoding the response"
+        } else {
+            "request failed"
+        };
+        f.write_str(what)
+    }
+}
