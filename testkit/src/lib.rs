@@ -9,5 +9,5 @@
 mod anvil;
 mod http;
 
-pub use anvil::Anvil;
+pub use anvil::{Anvil, free_port};
 pub use http::{http_post, rpc};
