@@ -56,6 +56,12 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug + 'static {
     /// Just the ref (height, hash) of the block at `height`; cheap, for reorg walk-back.
     async fn block_ref(&self, height: u64) -> Result<Option<BlockRef>, FetchError>;
 
+    /// Whether heights may be skipped (Solana slots). When false, a missing block below the
+    /// reported head means a lagging provider and ingest waits for it instead of skipping.
+    fn has_gaps(&self) -> bool {
+        false
+    }
+
     /// Each provider's latest head and health, named by label. Never fails: a provider that does
     /// not answer is reported with its error reason.
     async fn provider_heads(&self) -> Vec<ProviderHead>;

@@ -1,1 +1,91 @@
-//! placeholder
+//! All of chainwatch's SQL: the Postgres schema (embedded from `migrations/`), the consumer's
+//! writes and the API's reads.
+//!
+//! Contracts:
+//! - [`Store::apply_batch`] applies a chain's envelopes in one DB transaction together with the
+//!   chain's watermark row. Envelopes whose `seq` is at or below the watermark are skipped, so
+//!   replaying any prefix of the stream is a no-op. A crash before commit leaves nothing behind.
+//! - A revert deletes the reverted blocks and their transactions, records a `reorgs` row and a
+//!   `REORGED_OUT` timeline event per removed transaction. A revert below the finalized height is
+//!   refused with [`StoreError::RevertBelowFinalized`].
+//! - Finality is never written per transaction: it is derived from the block height and the
+//!   chain's safe/finalized watermarks (see [`read`]).
+//! - Queries are plain `sqlx::query` with binds (no compile-time checked macros), so building
+//!   needs no database.
+
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+mod error;
+pub mod read;
+mod write;
+
+pub use error::StoreError;
+pub use write::{BatchOutcome, Watermark};
+
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use std::{str::FromStr, time::Duration};
+
+/// The migrations in `migrations/`, embedded.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+const TRACE_TARGET: &str = "chainwatch::store";
+
+/// A handle on the chainwatch database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects with at most `max_connections`, failing within 10 s if the server is unreachable.
+    /// The error names the host and database, never the password.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Self::connect_with(url, max_connections, false).await
+    }
+
+    /// Like [`Store::connect`], but every session is read-only (`default_transaction_read_only`),
+    /// for the API.
+    pub async fn connect_read_only(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Self::connect_with(url, max_connections, true).await
+    }
+
+    async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        read_only: bool,
+    ) -> Result<Self, StoreError> {
+        let mut opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
+            reason: error::scrub_url_error(&e.to_string(), url),
+        })?;
+        if read_only {
+            opts = opts.options([("default_transaction_read_only", "on")]);
+        }
+        let target = format!("{}:{}/{}", opts.get_host(), opts.get_port(), opts.get_database().unwrap_or("postgres"));
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(|source| StoreError::Connect { target, source })?;
+        Ok(Self { pool })
+    }
+
+    /// A store over an existing pool (tests).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations. Idempotent.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+}

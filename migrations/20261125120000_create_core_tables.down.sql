@@ -1,0 +1,10 @@
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM chainwatch_reader;
+DROP TABLE chain_status;
+DROP TABLE watermarks;
+DROP TABLE finality_progress;
+DROP TABLE reorgs;
+DROP TABLE transaction_events;
+DROP TABLE address_transactions;
+DROP TABLE transactions;
+DROP TABLE blocks;
+DROP TABLE chains;
