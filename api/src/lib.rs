@@ -1,1 +1,105 @@
-//! placeholder
+//! chainwatch's read API: GraphQL over axum, with health endpoints.
+//!
+//! The API reads only, through [`chainwatch_store::Store`] (connect it with
+//! [`Store::connect_read_only`](chainwatch_store::Store::connect_read_only)); it never writes.
+//!
+//! Routes of [`router`]:
+//! - `POST /graphql`: GraphQL queries (JSON body `{"query", "variables", "operationName"}`).
+//! - `GET /graphql`: the GraphiQL page, which posts to the same path.
+//! - `GET /healthz`: `200 ok` while the process runs (liveness).
+//! - `GET /readyz`: `200 ready` when the database answers, `503` with a short reason otherwise
+//!   (readiness).
+//!
+//! Contracts:
+//! - Absent data is `null`, not an error: `transaction` of an unknown hash is `null` with no
+//!   `errors`.
+//! - Bad input (an unparsable or unknown chain, a malformed hash) is a field-level error whose
+//!   `path` is the field's and whose `extensions` are `{"code": "BAD_REQUEST", "argument": NAME}`;
+//!   the message names the offending value and what was expected. A nullable field that fails
+//!   resolves to `null` and its sibling fields still resolve, as the GraphQL spec asks. The HTTP
+//!   status stays 200, as for any GraphQL error; bad input never causes a 500 or a panic (a body
+//!   that is not a GraphQL request at all gets a 400).
+//! - Database failures are `{"code": "INTERNAL"}` with the generic message `internal error`; the
+//!   cause is logged (target `chainwatch::api`), never returned.
+//! - A chain is *known* when it is configured ([`ApiConfig::known_chains`], valid before any data
+//!   arrives) or has data in the database.
+//! - EVM hashes are `0x` followed by 64 hex digits, matched case-insensitively (normalized to
+//!   lowercase); other families' hashes are 1 to 128 letters or digits (base58, or `0x` hex,
+//!   which is lowercased) and matched exactly.
+//! - Finality is derived from the chain's watermarks at query time (see
+//!   [`chainwatch_store::read`]); times are RFC 3339 strings in UTC with milliseconds.
+//! - Queries deeper than [`ApiConfig::max_depth`] or more complex than
+//!   [`ApiConfig::max_complexity`] are rejected before they run.
+//! - The schema's SDL ([`sdl`]) is snapshotted in `schema/graphql/schema.graphql`; a test fails
+//!   on any difference (`UPDATE_SNAPSHOT=1` rewrites the file).
+
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+mod error;
+mod graphql;
+mod http;
+mod time;
+mod validate;
+
+pub use graphql::Query;
+pub use http::{router, serve};
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use chainwatch_schema::ChainId;
+use chainwatch_store::Store;
+
+const TRACE_TARGET: &str = "chainwatch::api";
+
+/// The GraphQL schema the API serves.
+pub type ApiSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// How the API behaves.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Configured chains: valid in queries even before any data for them arrives.
+    pub known_chains: Vec<ChainId>,
+    /// Largest page a paginated field returns (reserved for the paginated queries).
+    pub max_page_size: usize,
+    /// Deepest query accepted (each nested field counts one, introspection included).
+    pub max_depth: usize,
+    /// Most complex query accepted (each selected field counts one).
+    pub max_complexity: usize,
+}
+
+impl Default for ApiConfig {
+    /// No configured chains, pages of 100, depth 16 and complexity 1000: room for GraphiQL's
+    /// introspection query, far above any real query of this schema.
+    fn default() -> Self {
+        Self {
+            known_chains: Vec::new(),
+            max_page_size: 100,
+            max_depth: 16,
+            max_complexity: 1000,
+        }
+    }
+}
+
+/// What every resolver reads: the store and the configuration.
+#[derive(Debug)]
+pub(crate) struct ApiContext {
+    pub(crate) store: Store,
+    pub(crate) cfg: ApiConfig,
+}
+
+fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+}
+
+/// The schema over `store`, with `cfg`'s limits.
+pub fn build_schema(store: Store, cfg: ApiConfig) -> ApiSchema {
+    schema_builder()
+        .limit_depth(cfg.max_depth)
+        .limit_complexity(cfg.max_complexity)
+        .data(ApiContext { store, cfg })
+        .finish()
+}
+
+/// The schema's SDL, as snapshotted in `schema/graphql/schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}

@@ -120,11 +120,26 @@ mod tests {
 
     #[test]
     fn rejects_malformed_ids() {
-        assert!(matches!(ChainId::new("evm"), Err(ChainIdError::MissingColon(_))));
-        assert!(matches!(ChainId::new(":1"), Err(ChainIdError::BadFamily(_))));
-        assert!(matches!(ChainId::new("EVM:1"), Err(ChainIdError::BadFamily(_))));
-        assert!(matches!(ChainId::new("evm:"), Err(ChainIdError::BadNetwork(_))));
-        assert!(matches!(ChainId::new("evm:1 2"), Err(ChainIdError::BadNetwork(_))));
+        assert!(matches!(
+            ChainId::new("evm"),
+            Err(ChainIdError::MissingColon(_))
+        ));
+        assert!(matches!(
+            ChainId::new(":1"),
+            Err(ChainIdError::BadFamily(_))
+        ));
+        assert!(matches!(
+            ChainId::new("EVM:1"),
+            Err(ChainIdError::BadFamily(_))
+        ));
+        assert!(matches!(
+            ChainId::new("evm:"),
+            Err(ChainIdError::BadNetwork(_))
+        ));
+        assert!(matches!(
+            ChainId::new("evm:1 2"),
+            Err(ChainIdError::BadNetwork(_))
+        ));
         let e = ChainId::new("evm").unwrap_err().to_string();
         assert!(e.contains("`evm`") && e.contains("family:network"), "{e}");
     }

@@ -120,9 +120,15 @@ mod tests {
         let mut env = sample();
         env.v = 9;
         let err = Envelope::decode(&env.encode()).unwrap_err();
-        assert!(matches!(err, EnvelopeError::UnknownVersion { found: 9 }), "{err}");
+        assert!(
+            matches!(err, EnvelopeError::UnknownVersion { found: 9 }),
+            "{err}"
+        );
         let err = Envelope::decode(br#"{"v":2,"whatever":true}"#).unwrap_err();
-        assert!(matches!(err, EnvelopeError::UnknownVersion { found: 2 }), "{err}");
+        assert!(
+            matches!(err, EnvelopeError::UnknownVersion { found: 2 }),
+            "{err}"
+        );
         let err = Envelope::decode(b"not json").unwrap_err();
         assert!(matches!(err, EnvelopeError::Malformed(_)), "{err}");
     }

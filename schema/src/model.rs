@@ -245,7 +245,10 @@ mod tests {
             TxStatus::ReorgedOut,
         ] {
             assert_eq!(TxStatus::parse(s.as_str()), Some(s));
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
         }
         let k: FailureKind = serde_json::from_str("\"SOMETHING_NEW\"").unwrap();
         assert_eq!(k, FailureKind::Other);

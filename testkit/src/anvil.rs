@@ -31,17 +31,24 @@ impl Anvil {
                 }
             }
         }
-        let tools = std::env::var("CHAINWATCH_TOOLS").unwrap_or_else(|_| "/opt/chainwatch-tools".into());
+        let tools =
+            std::env::var("CHAINWATCH_TOOLS").unwrap_or_else(|_| "/opt/chainwatch-tools".into());
         PathBuf::from(tools).join("node_modules/.bin/anvil")
     }
 
     /// Starts anvil with `--slots-in-an-epoch 2` (so `safe` trails `latest` by 2 and
-    /// `finalized` by 4) plus `extra` args, and waits until it answers.
+    /// `finalized` by 4, unless `extra` sets its own) plus `extra` args, and waits until it
+    /// answers.
     pub async fn spawn(extra: &[&str]) -> Self {
         let port = free_port();
         let bin = Self::binary();
         let child = Command::new(&bin)
-            .args(["--port", &port.to_string(), "--host", "127.0.0.1", "--slots-in-an-epoch", "2"])
+            .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+            .args(if extra.contains(&"--slots-in-an-epoch") {
+                &[][..]
+            } else {
+                &["--slots-in-an-epoch", "2"][..]
+            })
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -55,13 +62,19 @@ impl Anvil {
         let me = Self { child, port };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if crate::http_post(&me.url(), r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#)
-                .await
-                .is_ok_and(|(s, _)| s == 200)
+            if crate::http_post(
+                &me.url(),
+                r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#,
+            )
+            .await
+            .is_ok_and(|(s, _)| s == 200)
             {
                 break;
             }
-            assert!(Instant::now() < deadline, "anvil did not answer on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "anvil did not answer on port {port}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         me
@@ -94,7 +107,8 @@ impl Anvil {
 
     /// Mines `n` blocks.
     pub async fn mine(&self, n: u64) {
-        self.rpc("anvil_mine", serde_json::json!([format!("0x{n:x}")])).await;
+        self.rpc("anvil_mine", serde_json::json!([format!("0x{n:x}")]))
+            .await;
     }
 
     /// The latest block number.

@@ -71,7 +71,9 @@ pub struct PoolConfig {
     pub backoff_max: Duration,
     /// Consecutive failures that open a provider's circuit.
     pub breaker_threshold: u32,
-    /// How long an open circuit stays open before a probe; doubles on each failed probe.
+    /// How long an open circuit stays open before a probe; doubles on each failed probe. Also
+    /// the half-life over which an idle provider's error rate fades, so that a provider that
+    /// failed once is tried again rather than passed over for good.
     pub breaker_cooldown: Duration,
     /// Cap on the cooldown.
     pub breaker_max_cooldown: Duration,
@@ -102,7 +104,8 @@ pub struct ProviderHealth {
     pub circuit_open: bool,
     /// Latency moving average, milliseconds.
     pub latency_ms: f64,
-    /// Error-rate moving average in `[0, 1]`.
+    /// Error-rate moving average in `[0, 1]`; fades while the provider is idle, halving every
+    /// `breaker_cooldown`.
     pub error_rate: f64,
     /// Requests sent.
     pub requests: u64,
@@ -114,6 +117,8 @@ pub struct ProviderHealth {
 struct Health {
     latency_ewma: f64,
     error_ewma: f64,
+    /// When `error_ewma` last took a sample.
+    sampled_at: Instant,
     consecutive_failures: u32,
     open_until: Option<Instant>,
     cooldown: Duration,
@@ -124,16 +129,33 @@ struct Health {
 const EWMA_ALPHA: f64 = 0.2;
 
 impl Health {
-    fn score(&self, weight: u32, now: Instant) -> Option<f64> {
+    /// `None` while the circuit is open.
+    fn score(&self, weight: u32, now: Instant, half_life: Duration) -> Option<f64> {
         if self.open_until.is_some_and(|t| now < t) {
             return None;
         }
         let latency_ms = self.latency_ewma * 1000.0;
-        Some(f64::from(weight.max(1)) * (1.0 - self.error_ewma) / (1.0 + latency_ms / 100.0))
+        let error = self.error_rate(now, half_life);
+        Some(f64::from(weight.max(1)) * (1.0 - error) / (1.0 + latency_ms / 100.0))
+    }
+
+    /// The error-rate average, halved for every `half_life` without a sample. Without this fading
+    /// a provider whose last request failed would score 0 and, as long as another provider
+    /// answers, never be tried again.
+    fn error_rate(&self, now: Instant, half_life: Duration) -> f64 {
+        if half_life.is_zero() {
+            return self.error_ewma;
+        }
+        let idle = now.saturating_duration_since(self.sampled_at);
+        self.error_ewma * 0.5f64.powf(idle.as_secs_f64() / half_life.as_secs_f64())
+    }
+
+    /// Whether the circuit was open and its cooldown has passed: the next call should probe.
+    fn half_open(&self, now: Instant) -> bool {
+        self.open_until.is_some_and(|t| now >= t)
     }
 }
 
-#[derive(Debug)]
 struct Provider {
     label: String,
     url: String,
@@ -142,6 +164,18 @@ struct Provider {
     min_interval: Option<Duration>,
     next_slot: Mutex<Instant>,
     health: Mutex<Health>,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL is a secret; the pool's `Debug` must not show it.
+        f.debug_struct("Provider")
+            .field("label", &self.label)
+            .field("url", &"<redacted>")
+            .field("weight", &self.weight)
+            .field("min_interval", &self.min_interval)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Provider {
@@ -202,8 +236,9 @@ struct RpcErrorObject {
 }
 
 impl EndpointPool {
-    /// A pool over `providers`. Fails if the list is empty, a label repeats, or a URL is not
-    /// `http(s)://`. The error never quotes a URL.
+    /// A pool over `providers`. Fails if the list is empty, a label is empty or repeats, a URL is
+    /// not a valid `http(s)://` URL with a host, or `max_rps` is not a positive number. The error
+    /// never quotes a URL.
     pub fn new(
         chain: ChainId,
         providers: Vec<ProviderConfig>,
@@ -215,23 +250,60 @@ impl EndpointPool {
                 format!("chain {chain} has an empty provider list"),
             ));
         }
+        let invalid = |msg: String| FetchError::permanent("invalid_config", msg);
         let mut seen = std::collections::HashSet::new();
+        let mut min_intervals = Vec::with_capacity(providers.len());
         for p in &providers {
+            if p.label.trim().is_empty() {
+                return Err(invalid(format!(
+                    "chain {chain}: a provider has an empty label"
+                )));
+            }
             if !seen.insert(p.label.as_str()) {
-                return Err(FetchError::permanent(
-                    "invalid_config",
-                    format!("chain {chain}: provider label `{}` is used twice", p.label),
-                ));
+                return Err(invalid(format!(
+                    "chain {chain}: provider label `{}` is used twice",
+                    p.label
+                )));
             }
             if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
-                return Err(FetchError::permanent(
-                    "invalid_config",
-                    format!(
-                        "chain {chain}: provider `{}` URL must start with http:// or https://",
-                        p.label
-                    ),
-                ));
+                return Err(invalid(format!(
+                    "chain {chain}: provider `{}` URL must start with http:// or https://",
+                    p.label
+                )));
             }
+            // `url::ParseError` messages do not quote the input.
+            match reqwest::Url::parse(&p.url) {
+                Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => {}
+                Ok(_) => {
+                    return Err(invalid(format!(
+                        "chain {chain}: provider `{}` URL has no host",
+                        p.label
+                    )));
+                }
+                Err(e) => {
+                    return Err(invalid(format!(
+                        "chain {chain}: provider `{}` URL is invalid: {e}",
+                        p.label
+                    )));
+                }
+            }
+            let min_interval = match p.max_rps {
+                None => None,
+                Some(r) => match Some(r)
+                    .filter(|r| r.is_finite() && *r > 0.0)
+                    .and_then(|r| Duration::try_from_secs_f64(1.0 / r).ok())
+                {
+                    Some(i) => Some(i),
+                    None => {
+                        return Err(invalid(format!(
+                            "chain {chain}: provider `{}` max_rps must be a positive number of \
+                             requests per second, got {r}",
+                            p.label
+                        )));
+                    }
+                },
+            };
+            min_intervals.push(min_interval);
         }
         // reqwest is built without a bundled crypto provider; install ring's once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -239,21 +311,23 @@ impl EndpointPool {
             .pool_max_idle_per_host(64)
             .build()
             .map_err(|e| {
-                FetchError::permanent("invalid_config", format!("http client: {}", e.without_url()))
+                FetchError::permanent(
+                    "invalid_config",
+                    format!("http client: {}", e.without_url()),
+                )
             })?;
         let now = Instant::now();
         let providers = providers
             .into_iter()
-            .map(|p| Provider {
+            .zip(min_intervals)
+            .map(|(p, min_interval)| Provider {
                 redactor: Redactor::new(&p.url, &p.label),
-                min_interval: p
-                    .max_rps
-                    .filter(|r| *r > 0.0)
-                    .map(|r| Duration::from_secs_f64(1.0 / r)),
+                min_interval,
                 next_slot: Mutex::new(now),
                 health: Mutex::new(Health {
                     latency_ewma: 0.0,
                     error_ewma: 0.0,
+                    sampled_at: now,
                     consecutive_failures: 0,
                     open_until: None,
                     cooldown: cfg.breaker_cooldown,
@@ -301,13 +375,13 @@ impl EndpointPool {
             .iter()
             .map(|p| {
                 let h = p.health();
-                let score = h.score(p.weight, now);
+                let score = h.score(p.weight, now, self.cfg.breaker_cooldown);
                 ProviderHealth {
                     label: p.label.clone(),
                     score: score.map_or(0.0, |s| (s / f64::from(p.weight.max(1))).clamp(0.0, 1.0)),
                     circuit_open: score.is_none(),
                     latency_ms: h.latency_ewma * 1000.0,
-                    error_rate: h.error_ewma,
+                    error_rate: h.error_rate(now, self.cfg.breaker_cooldown),
                     requests: h.requests,
                     failures: h.failures,
                 }
@@ -398,19 +472,27 @@ impl EndpointPool {
         })
     }
 
-    /// The best provider not yet tried in this round, or `None` if all were tried. Providers
-    /// with an open circuit come last, soonest-to-reopen first, so that a call still goes out
-    /// when every circuit is open.
+    /// The provider to try next among those not yet tried in this round, or `None` if all were
+    /// tried. A provider whose circuit cooldown has passed comes first: this call probes it, and
+    /// its circuit counts as open again until the probe's outcome is known, so that concurrent
+    /// calls do not probe it too. Then the best score. Providers with an open circuit come last,
+    /// soonest-to-reopen first, so that a call still goes out when every circuit is open.
     fn pick(&self, tried: &[bool]) -> Option<usize> {
         let now = Instant::now();
+        let half_life = self.cfg.breaker_cooldown;
         let mut best: Option<(usize, f64)> = None;
         let mut fallback: Option<(usize, Instant)> = None;
         for (i, p) in self.providers.iter().enumerate() {
             if tried[i] {
                 continue;
             }
-            let h = p.health();
-            match h.score(p.weight, now) {
+            let mut h = p.health();
+            if h.half_open(now) {
+                h.open_until = Some(now + h.cooldown);
+                debug!(target: TRACE_TARGET, chain = %self.chain, provider = %p.label, "probing provider with open circuit");
+                return Some(i);
+            }
+            match h.score(p.weight, now, half_life) {
                 Some(s) if best.is_none_or(|(_, b)| s > b) => best = Some((i, s)),
                 Some(_) => {}
                 None => {
@@ -433,7 +515,8 @@ impl EndpointPool {
         let p = &self.providers[idx];
         p.rate_limit().await;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         let started = Instant::now();
         let result = self.send_inner::<T>(p, &body).await;
         let elapsed = started.elapsed();
@@ -446,10 +529,13 @@ impl EndpointPool {
         .record(elapsed.as_secs_f64());
         let mut h = p.health();
         h.requests += 1;
+        let now = Instant::now();
+        let error_rate = h.error_rate(now, self.cfg.breaker_cooldown);
+        h.sampled_at = now;
         match &result {
             Ok(_) | Err(Attempt::Permanent(_)) => {
                 h.latency_ewma = ewma(h.latency_ewma, elapsed.as_secs_f64(), h.requests);
-                h.error_ewma = ewma(h.error_ewma, 0.0, h.requests);
+                h.error_ewma = ewma(error_rate, 0.0, h.requests);
                 if h.open_until.is_some() {
                     debug!(target: TRACE_TARGET, chain = %self.chain, provider = %p.label, "circuit closed");
                 }
@@ -460,7 +546,7 @@ impl EndpointPool {
             Err(Attempt::Transient(e)) => {
                 h.failures += 1;
                 h.latency_ewma = ewma(h.latency_ewma, elapsed.as_secs_f64(), h.requests);
-                h.error_ewma = ewma(h.error_ewma, 1.0, h.requests);
+                h.error_ewma = ewma(error_rate, 1.0, h.requests);
                 h.consecutive_failures += 1;
                 metrics::counter!(
                     "chainwatch_rpc_errors_total",
@@ -515,13 +601,25 @@ impl EndpointPool {
             .await
             .map_err(|e| Attempt::Transient(classify_reqwest(&e, &err)))?;
         if status.as_u16() == 429 {
-            return Err(Attempt::Transient(err("rate_limited", None, format!("HTTP {status}"))));
+            return Err(Attempt::Transient(err(
+                "rate_limited",
+                None,
+                format!("HTTP {status}"),
+            )));
         }
         if status.is_server_error() {
-            return Err(Attempt::Transient(err("http_5xx", None, format!("HTTP {status}"))));
+            return Err(Attempt::Transient(err(
+                "http_5xx",
+                None,
+                format!("HTTP {status}"),
+            )));
         }
         if !status.is_success() {
-            return Err(Attempt::Transient(err("http_4xx", None, format!("HTTP {status}"))));
+            return Err(Attempt::Transient(err(
+                "http_4xx",
+                None,
+                format!("HTTP {status}"),
+            )));
         }
         let parsed: RpcResponse<T> = serde_json::from_slice(&bytes).map_err(|e| {
             Attempt::Transient(err("decode", None, format!("undecodable response: {e}")))
@@ -532,9 +630,7 @@ impl EndpointPool {
             return Err(match e.code {
                 -32601 => Attempt::Permanent(err("method_not_found", Some(e.code), msg)),
                 -32602 => Attempt::Permanent(err("invalid_params", Some(e.code), msg)),
-                -32005 | -32029 | 429 => {
-                    Attempt::Transient(err("rate_limited", Some(e.code), msg))
-                }
+                -32005 | -32029 | 429 => Attempt::Transient(err("rate_limited", Some(e.code), msg)),
                 _ if lower.contains("rate limit") || lower.contains("too many requests") => {
                     Attempt::Transient(err("rate_limited", Some(e.code), msg))
                 }
@@ -544,7 +640,11 @@ impl EndpointPool {
         match parsed.result {
             Some(v) => Ok(v),
             None => T::deserialize(serde_json::Value::Null).map_err(|_| {
-                Attempt::Transient(err("decode", None, "response has a null or no result".into()))
+                Attempt::Transient(err(
+                    "decode",
+                    None,
+                    "response has a null or no result".into(),
+                ))
             }),
         }
     }

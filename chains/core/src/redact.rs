@@ -27,7 +27,11 @@ impl Redactor {
             } else {
                 needles.push(authority.to_owned());
             }
-            if let Some(h) = authority.rsplit('@').next().and_then(|a| a.split(':').next()) {
+            if let Some(h) = authority
+                .rsplit('@')
+                .next()
+                .and_then(|a| a.split(':').next())
+            {
                 needles.push(h.to_owned());
             }
             let path = path.trim_matches('/');

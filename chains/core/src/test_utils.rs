@@ -63,7 +63,11 @@ impl ScriptedChain {
     pub fn mine(&self, n: u64) {
         let mut s = self.lock();
         for _ in 0..n {
-            let parent = s.blocks.last().map(|b| b.block_ref.clone()).unwrap_or(BlockRef::new(0, "0x00"));
+            let parent = s
+                .blocks
+                .last()
+                .map(|b| b.block_ref.clone())
+                .unwrap_or(BlockRef::new(0, "0x00"));
             let (txs, generation) = (s.txs_per_block, s.generation);
             let b = make_block(&self.chain, parent.height + 1, parent.hash, generation, txs);
             s.blocks.push(b);
@@ -100,7 +104,11 @@ impl ScriptedChain {
 
     /// The current head.
     pub fn head_ref(&self) -> BlockRef {
-        self.lock().blocks.last().map(|b| b.block_ref.clone()).unwrap_or(BlockRef::new(0, "0x00"))
+        self.lock()
+            .blocks
+            .last()
+            .map(|b| b.block_ref.clone())
+            .unwrap_or(BlockRef::new(0, "0x00"))
     }
 
     fn check_failure(&self) -> Result<(), FetchError> {
@@ -113,7 +121,13 @@ impl ScriptedChain {
     }
 }
 
-fn make_block(chain: &ChainId, height: u64, parent_hash: String, generation: u64, txs: usize) -> Block {
+fn make_block(
+    chain: &ChainId,
+    height: u64,
+    parent_hash: String,
+    generation: u64,
+    txs: usize,
+) -> Block {
     let hash = format!("0x{height:016x}{generation:08x}");
     let txs = (0..txs)
         .map(|i| {
@@ -126,7 +140,11 @@ fn make_block(chain: &ChainId, height: u64, parent_hash: String, generation: u64
                 nonce: Some(height),
                 value: Some((i as u64 * 1000).to_string()),
                 fee: Some("21000".into()),
-                status: if failed { TxStatus::Failed } else { TxStatus::Succeeded },
+                status: if failed {
+                    TxStatus::Failed
+                } else {
+                    TxStatus::Succeeded
+                },
                 failure: failed.then(|| Failure {
                     kind: FailureKind::Reverted,
                     code: None,
@@ -178,7 +196,11 @@ impl ChainAdapter for ScriptedChain {
 
     async fn block_ref(&self, height: u64) -> Result<Option<BlockRef>, FetchError> {
         self.check_failure()?;
-        Ok(self.lock().blocks.get(height as usize).map(|b| b.block_ref.clone()))
+        Ok(self
+            .lock()
+            .blocks
+            .get(height as usize)
+            .map(|b| b.block_ref.clone()))
     }
 
     async fn provider_heads(&self) -> Vec<ProviderHead> {

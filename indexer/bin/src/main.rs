@@ -1,1 +1,88 @@
-fn main() {}
+//! The `chainwatch` binary: subcommands, configuration, the adapter registry and process
+//! lifecycle (signals, graceful shutdown, exit codes).
+//!
+//! Exit codes: 0 on success or a clean shutdown, 2 for a configuration problem (one line naming
+//! the problem and where it is), 1 for anything else.
+
+mod cli;
+mod config;
+mod dev;
+mod registry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cli::{Cli, Command, LogFormat};
+use config::{Config, ConfigError};
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn,reqwest=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// Loads the config file (if any); flags are applied by each subcommand.
+fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
+    match &cli.config {
+        Some(path) => Config::load(path),
+        None => Ok(Config::default()),
+    }
+}
+
+/// The database URL from flags/env, else the config file.
+pub(crate) fn database_url(flag: Option<&str>, cfg: &Config) -> Result<String, ConfigError> {
+    flag.map(str::to_owned)
+        .or_else(|| cfg.database.url.clone())
+        .ok_or_else(|| {
+            ConfigError(
+                "no database URL: pass --database-url, set DATABASE_URL, or set [database] url in the config file".into(),
+            )
+        })
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = load_config(&cli)?;
+    match cli.command {
+        Command::Dev(args) => dev::run(cfg, args).await,
+        Command::Migrate(args) => {
+            let url = database_url(args.database_url.as_deref(), &cfg)?;
+            let store = chainwatch_store::Store::connect(&url, 2).await?;
+            store.migrate().await?;
+            tracing::info!(target: "chainwatch::bin", "database schema is up to date");
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<ConfigError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

@@ -56,7 +56,8 @@ pub struct Delivery {
 pub trait Subscriber: Send + std::fmt::Debug {
     /// Waits for at least one envelope, then collects more until `max` or until `linger` has
     /// passed since the first. Returns [`BusError::Closed`] once the bus is closed and drained.
-    async fn next_batch(&mut self, max: usize, linger: Duration) -> Result<Vec<Delivery>, BusError>;
+    async fn next_batch(&mut self, max: usize, linger: Duration)
+    -> Result<Vec<Delivery>, BusError>;
 
     /// Marks everything up to and including `deliveries` as processed.
     async fn commit(&mut self, deliveries: &[Delivery]) -> Result<(), BusError>;

@@ -57,7 +57,11 @@ impl InProcessSubscriber {
 
 #[async_trait]
 impl Subscriber for InProcessSubscriber {
-    async fn next_batch(&mut self, max: usize, linger: Duration) -> Result<Vec<Delivery>, BusError> {
+    async fn next_batch(
+        &mut self,
+        max: usize,
+        linger: Duration,
+    ) -> Result<Vec<Delivery>, BusError> {
         let first = self.rx.recv().await.ok_or(BusError::Closed)?;
         let mut out = vec![self.delivery(first)];
         let deadline = tokio::time::Instant::now() + linger;
@@ -89,7 +93,14 @@ mod tests {
 
     fn env(seq: u64) -> Envelope {
         let chain: ChainId = "evm:1".parse().unwrap();
-        Envelope::new(chain, seq, ChainEvent::Heartbeat { at_ms: seq, heads: vec![] })
+        Envelope::new(
+            chain,
+            seq,
+            ChainEvent::Heartbeat {
+                at_ms: seq,
+                heads: vec![],
+            },
+        )
     }
 
     #[tokio::test]
@@ -100,10 +111,16 @@ mod tests {
         }
         drop(p);
         let b = s.next_batch(3, Duration::from_millis(10)).await.unwrap();
-        assert_eq!(b.iter().map(|d| d.envelope.seq).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            b.iter().map(|d| d.envelope.seq).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
         let b = s.next_batch(10, Duration::from_millis(10)).await.unwrap();
         assert_eq!(b.iter().map(|d| d.envelope.seq).collect::<Vec<_>>(), [4, 5]);
-        assert!(matches!(s.next_batch(10, Duration::from_millis(10)).await, Err(BusError::Closed)));
+        assert!(matches!(
+            s.next_batch(10, Duration::from_millis(10)).await,
+            Err(BusError::Closed)
+        ));
     }
 
     #[tokio::test]

@@ -262,7 +262,10 @@ impl Ingest {
             {
                 let mut blocks = futures::stream::iter(st.next..=end)
                     .map(|h| async move {
-                        (h, self.retry("block", cancel, || self.adapter.block(h)).await)
+                        (
+                            h,
+                            self.retry("block", cancel, || self.adapter.block(h)).await,
+                        )
                     })
                     .buffered(self.cfg.backfill_concurrency.max(1));
                 while let Some((h, res)) = blocks.next().await {
@@ -355,7 +358,9 @@ impl Ingest {
                 });
             };
             let canonical = self
-                .retry("block_ref", cancel, || self.adapter.block_ref(candidate.height))
+                .retry("block_ref", cancel, || {
+                    self.adapter.block_ref(candidate.height)
+                })
                 .await?;
             if canonical.is_some_and(|c| c.hash == candidate.hash) {
                 break candidate;
@@ -425,8 +430,14 @@ impl Ingest {
         {
             let heads = self.adapter.provider_heads().await;
             st.last_heartbeat = Some(Instant::now());
-            self.publish(st, ChainEvent::Heartbeat { at_ms: now_ms(), heads })
-                .await?;
+            self.publish(
+                st,
+                ChainEvent::Heartbeat {
+                    at_ms: now_ms(),
+                    heads,
+                },
+            )
+            .await?;
         }
         Ok(())
     }

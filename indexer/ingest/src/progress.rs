@@ -41,7 +41,11 @@ impl Progress {
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         let rate = self.blocks as f64 / secs;
         let remaining = target.saturating_sub(height);
-        let eta_s = if rate > 0.0 { remaining as f64 / rate } else { f64::INFINITY };
+        let eta_s = if rate > 0.0 {
+            remaining as f64 / rate
+        } else {
+            f64::INFINITY
+        };
         let total = target.saturating_sub(self.start_height).max(1);
         let pct = 100.0 * (height.saturating_sub(self.start_height)) as f64 / total as f64;
         info!(

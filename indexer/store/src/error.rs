@@ -54,6 +54,17 @@ pub enum StoreError {
         /// The indexed head.
         head: BlockRef,
     },
+    /// An event kind this build does not know how to apply (a newer producer). Stops the chain
+    /// rather than skipping it silently.
+    #[error("chain {chain}: event seq {seq} of kind `{kind}` is not supported by this consumer")]
+    UnsupportedEvent {
+        /// The chain.
+        chain: ChainId,
+        /// Its sequence number.
+        seq: u64,
+        /// The event kind.
+        kind: &'static str,
+    },
     /// A value does not fit the schema (e.g. a height above `i64::MAX`).
     #[error("value out of range: {0}")]
     OutOfRange(String),
@@ -64,12 +75,10 @@ pub(crate) fn scrub_url_error(msg: &str, url: &str) -> String {
     let mut out = msg.replace(url, "<database-url>");
     if let Some((_, rest)) = url.split_once("://")
         && let Some((userinfo, _)) = rest.split_once('@')
+        && let Some((_, pw)) = userinfo.split_once(':')
+        && !pw.is_empty()
     {
-        if let Some((_, pw)) = userinfo.split_once(':')
-            && !pw.is_empty()
-        {
-            out = out.replace(pw, "<password>");
-        }
+        out = out.replace(pw, "<password>");
     }
     out
 }

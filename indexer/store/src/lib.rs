@@ -17,6 +17,9 @@
 
 mod error;
 pub mod read;
+mod snapshot;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testing;
 mod write;
 
 pub use error::StoreError;
@@ -63,7 +66,12 @@ impl Store {
         if read_only {
             opts = opts.options([("default_transaction_read_only", "on")]);
         }
-        let target = format!("{}:{}/{}", opts.get_host(), opts.get_port(), opts.get_database().unwrap_or("postgres"));
+        let target = format!(
+            "{}:{}/{}",
+            opts.get_host(),
+            opts.get_port(),
+            opts.get_database().unwrap_or("postgres")
+        );
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))

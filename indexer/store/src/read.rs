@@ -1,2 +1,442 @@
 //! The API's reads. Finality of a transaction is derived here from its block height and the
 //! chain's watermarks, never stored per row.
+//!
+//! Contracts:
+//! - Every method is a read: it never writes and works on a read-only connection
+//!   ([`Store::connect_read_only`]).
+//! - A transaction's [`Finality`] is `FINALIZED` when its block height is at or below the chain's
+//!   finalized watermark, `SAFE` when at or below the safe watermark, `INCLUDED` otherwise.
+//! - A transaction that a reorg removed and that no later block included again is reported with
+//!   status [`TxStatus::ReorgedOut`], no block and no finality.
+//! - Times are milliseconds since the Unix epoch; NUMERIC columns (nonce, value, fee) are returned
+//!   as decimal strings so that no precision is lost.
+//! - A stored value that does not decode into the model (an unknown status, malformed failure
+//!   JSON) is a [`StoreError::Query`] wrapping [`sqlx::Error::Decode`], never a panic.
+
+use chainwatch_schema::{ChainId, Failure, Finality, ProviderHead, TxStatus};
+use serde::Serialize;
+use sqlx::{Row, postgres::PgRow, types::Json};
+
+use crate::{Store, StoreError};
+
+/// A transaction as the API shows it: the stored row with its derived finality. Serializes to
+/// JSON with the field names below (for the CLI and logs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TxRecord {
+    /// The chain.
+    pub chain: ChainId,
+    /// Transaction hash in the chain's text form.
+    pub hash: String,
+    /// Height of the including canonical block; `None` when reorged out.
+    pub block_height: Option<u64>,
+    /// Hash of the including block; `None` when reorged out.
+    pub block_hash: Option<String>,
+    /// Time of the including block, ms since the Unix epoch; `None` when reorged out.
+    pub block_time_ms: Option<u64>,
+    /// Position in the block; `None` when reorged out.
+    pub index: Option<u32>,
+    /// Signer or fee payer, if the chain names one.
+    pub sender: Option<String>,
+    /// Account or contract called (EVM `to`), if any.
+    pub to: Option<String>,
+    /// Sender nonce or sequence number, as a decimal string.
+    pub nonce: Option<String>,
+    /// Native value moved, smallest unit, as a decimal string.
+    pub value: Option<String>,
+    /// Fee paid, smallest unit, as a decimal string.
+    pub fee: Option<String>,
+    /// `SUCCEEDED` or `FAILED` for included transactions, `REORGED_OUT` for removed ones.
+    pub status: TxStatus,
+    /// Why it failed, when `status` is `FAILED`.
+    pub failure: Option<Failure>,
+    /// Chain-specific details; `Null` when there are none.
+    pub extra: serde_json::Value,
+    /// Derived finality; `None` when the transaction is in no canonical block (reorged out).
+    pub finality: Option<Finality>,
+}
+
+/// One step of a transaction's lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEntry {
+    /// `INCLUDED`, `REORGED_OUT`, `REINCLUDED`, … as stored, or the derived `SAFE` / `FINALIZED`.
+    pub kind: String,
+    /// When it happened, ms since the Unix epoch: block time for inclusions, indexing time for
+    /// reorgs, the time chainwatch saw the safe/finalized head for `SAFE` / `FINALIZED`.
+    pub at_ms: u64,
+    /// The block involved: the including or reorged-out block, or for `SAFE` / `FINALIZED` the
+    /// safe/finalized head that first covered the transaction's block.
+    pub block_height: Option<u64>,
+    /// Hash of that block.
+    pub block_hash: Option<String>,
+}
+
+/// A chain's indexing progress, finality and provider health.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainStatusRecord {
+    /// The chain.
+    pub chain: ChainId,
+    /// Height of the indexed head; `None` before the first block.
+    pub indexed_height: Option<u64>,
+    /// Hash of the indexed head.
+    pub indexed_hash: Option<String>,
+    /// Block time of the indexed head, ms since the Unix epoch.
+    pub indexed_block_time_ms: Option<u64>,
+    /// Latest safe height the chain reported.
+    pub safe_height: Option<u64>,
+    /// Latest finalized height the chain reported.
+    pub finalized_height: Option<u64>,
+    /// Highest head any provider reported in the last heartbeat.
+    pub best_head_height: Option<u64>,
+    /// `max(best head − indexed height, 0)`; `None` until both are known.
+    pub lag_blocks: Option<u64>,
+    /// Seconds from the indexed head's block time to now (database clock); `None` before the first
+    /// block. Negative only if the chain's clock runs ahead of the database's.
+    pub lag_seconds: Option<f64>,
+    /// Each provider's head as of the last heartbeat (empty before the first).
+    pub providers: Vec<ProviderHead>,
+    /// When the last heartbeat was read, ms since the Unix epoch.
+    pub last_heartbeat_ms: Option<u64>,
+}
+
+impl ChainStatusRecord {
+    /// The status of a chain that has no data yet (configured, nothing indexed).
+    pub fn unindexed(chain: ChainId) -> Self {
+        Self {
+            chain,
+            indexed_height: None,
+            indexed_hash: None,
+            indexed_block_time_ms: None,
+            safe_height: None,
+            finalized_height: None,
+            best_head_height: None,
+            lag_blocks: None,
+            lag_seconds: None,
+            providers: Vec::new(),
+            last_heartbeat_ms: None,
+        }
+    }
+}
+
+/// Columns of a transaction row joined with its block and the chain's watermark (a macro so that
+/// `concat!` keeps the SQL a `&'static str`, as sqlx requires).
+macro_rules! tx_select {
+    () => {
+        "
+    SELECT t.chain_id, t.hash, t.block_height, t.block_hash,
+           (extract(epoch FROM b.block_time) * 1000)::bigint AS block_time_ms,
+           t.tx_index, t.sender, t.recipient, t.nonce::text AS nonce, t.value::text AS value,
+           t.fee::text AS fee, t.status, t.failure, t.extra,
+           w.safe_height, w.finalized_height
+    FROM transactions t
+    LEFT JOIN blocks b ON b.chain_id = t.chain_id AND b.height = t.block_height
+    LEFT JOIN watermarks w ON w.chain_id = t.chain_id"
+    };
+}
+
+/// A chain joined with its watermark and last heartbeat (a macro: see `tx_select`).
+macro_rules! chain_select {
+    () => {
+        "
+    SELECT c.chain_id, w.height, w.hash,
+           (extract(epoch FROM w.block_time) * 1000)::bigint AS block_time_ms,
+           w.safe_height, w.finalized_height, s.best_head_height, s.provider_heads,
+           (extract(epoch FROM s.last_heartbeat_at) * 1000)::bigint AS heartbeat_ms,
+           -- GREATEST ignores NULLs: keep the lag unknown until both heights are.
+           CASE WHEN s.best_head_height IS NOT NULL AND w.height IS NOT NULL
+                THEN GREATEST(s.best_head_height - w.height, 0) END AS lag_blocks,
+           extract(epoch FROM (now() - w.block_time))::float8 AS lag_seconds
+    FROM chains c
+    LEFT JOIN watermarks w ON w.chain_id = c.chain_id
+    LEFT JOIN chain_status s ON s.chain_id = c.chain_id"
+    };
+}
+
+/// Chains (one row each) where the latest event of `$1` is `REORGED_OUT` and no row remains.
+/// The lateral subquery walks the `(chain_id, tx_hash, id)` index once per chain.
+const REORGED_OUT_SELECT: &str = "
+    SELECT c.chain_id
+    FROM chains c
+    CROSS JOIN LATERAL (
+        SELECT e.kind FROM transaction_events e
+        WHERE e.chain_id = c.chain_id AND e.tx_hash = $1
+        ORDER BY e.id DESC LIMIT 1) last
+    WHERE last.kind = 'REORGED_OUT'
+      AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.chain_id = c.chain_id AND t.hash = $1)";
+
+impl Store {
+    /// The transaction `hash` on `chain`, with derived finality, or a `REORGED_OUT` record if a
+    /// reorg removed it and it was not included again; `None` if chainwatch never indexed it.
+    ///
+    /// `hash` is compared exactly: callers normalize it (EVM: lowercase).
+    pub async fn transaction(
+        &self,
+        chain: &ChainId,
+        hash: &str,
+    ) -> Result<Option<TxRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            tx_select!(),
+            " WHERE t.chain_id = $1 AND t.hash = $2"
+        ))
+        .bind(chain.as_str())
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            return Ok(Some(tx_record(&row)?));
+        }
+        let last: Option<String> = sqlx::query_scalar(
+            "SELECT kind FROM transaction_events WHERE chain_id = $1 AND tx_hash = $2
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(chain.as_str())
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok((last.as_deref() == Some(TxStatus::ReorgedOut.as_str()))
+            .then(|| reorged_out(chain.clone(), hash)))
+    }
+
+    /// Every indexed transaction with this exact `hash`, across all chains, ordered by chain id:
+    /// canonical ones and those a reorg left out (see [`Store::transaction`]).
+    pub async fn transactions_by_hash(&self, hash: &str) -> Result<Vec<TxRecord>, StoreError> {
+        let rows = sqlx::query(concat!(tx_select!(), " WHERE t.hash = $1"))
+            .bind(hash)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = rows.iter().map(tx_record).collect::<Result<Vec<_>, _>>()?;
+        let gone: Vec<String> = sqlx::query_scalar(REORGED_OUT_SELECT)
+            .bind(hash)
+            .fetch_all(&self.pool)
+            .await?;
+        for chain in gone {
+            out.push(reorged_out(chain_id(&chain)?, hash));
+        }
+        out.sort_by(|a, b| a.chain.cmp(&b.chain));
+        Ok(out)
+    }
+
+    /// The lifecycle of `hash` on `chain`: stored events (`INCLUDED`, `REORGED_OUT`,
+    /// `REINCLUDED`, …) in the order they were written, then the derived `SAFE` and `FINALIZED`
+    /// moments of the current inclusion, if the transaction has reached them. Empty when the
+    /// transaction is unknown.
+    ///
+    /// A derived moment is the first safe/finalized head (lowest height) at or above the
+    /// transaction's block that chainwatch saw no earlier than the current inclusion's event time.
+    pub async fn timeline(
+        &self,
+        chain: &ChainId,
+        hash: &str,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kind, (extract(epoch FROM occurred_at) * 1000)::bigint AS at_ms,
+                    block_height, block_hash
+             FROM transaction_events WHERE chain_id = $1 AND tx_hash = $2 ORDER BY id",
+        )
+        .bind(chain.as_str())
+        .bind(hash)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = rows
+            .iter()
+            .map(timeline_entry)
+            .collect::<Result<Vec<_>, _>>()?;
+        let derived = sqlx::query(
+            "WITH tx AS (
+                 SELECT t.chain_id, t.block_height, w.safe_height, w.finalized_height
+                 FROM transactions t JOIN watermarks w ON w.chain_id = t.chain_id
+                 WHERE t.chain_id = $1 AND t.hash = $2)
+             SELECT lv.level AS kind, (extract(epoch FROM fp.reached_at) * 1000)::bigint AS at_ms,
+                    fp.height AS block_height, fp.hash AS block_hash
+             FROM tx
+             CROSS JOIN (VALUES ('SAFE', 1), ('FINALIZED', 2)) AS lv(level, ord)
+             CROSS JOIN LATERAL (
+                 SELECT p.height, p.hash, p.reached_at FROM finality_progress p
+                 WHERE p.chain_id = tx.chain_id AND p.level = lv.level
+                   AND p.height >= tx.block_height
+                 ORDER BY p.height LIMIT 1) fp
+             WHERE tx.block_height <= CASE lv.level
+                       WHEN 'SAFE' THEN GREATEST(tx.safe_height, tx.finalized_height)
+                       ELSE tx.finalized_height END
+             ORDER BY lv.ord",
+        )
+        .bind(chain.as_str())
+        .bind(hash)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &derived {
+            out.push(timeline_entry(row)?);
+        }
+        Ok(out)
+    }
+
+    /// The status of every chain that has data, ordered by chain id.
+    pub async fn chain_statuses(&self) -> Result<Vec<ChainStatusRecord>, StoreError> {
+        let rows = sqlx::query(concat!(chain_select!(), " ORDER BY c.chain_id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(chain_status_record).collect()
+    }
+
+    /// The status of `chain`, or `None` if it has no data (see [`ChainStatusRecord::unindexed`]).
+    pub async fn chain_status(
+        &self,
+        chain: &ChainId,
+    ) -> Result<Option<ChainStatusRecord>, StoreError> {
+        let row = sqlx::query(concat!(chain_select!(), " WHERE c.chain_id = $1"))
+            .bind(chain.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(chain_status_record).transpose()
+    }
+
+    /// Whether chainwatch has written data for `chain` (a row in `chains`).
+    pub async fn known_chain(&self, chain: &ChainId) -> Result<bool, StoreError> {
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM chains WHERE chain_id = $1)")
+                .bind(chain.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(known)
+    }
+
+    /// Every chain that has data, ordered by id.
+    pub async fn chain_ids(&self) -> Result<Vec<ChainId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT chain_id FROM chains ORDER BY chain_id")
+            .fetch_all(&self.pool)
+            .await?;
+        ids.iter().map(|s| chain_id(s)).collect()
+    }
+
+    /// Readiness: `Ok` when the database answers a trivial query. Waits at most the pool's
+    /// acquire timeout for a connection.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Finality of a transaction at `height` given the chain's watermarks.
+fn derive_finality(height: u64, safe: Option<u64>, finalized: Option<u64>) -> Finality {
+    if finalized.is_some_and(|f| height <= f) {
+        Finality::Finalized
+    } else if safe.is_some_and(|s| height <= s) {
+        Finality::Safe
+    } else {
+        Finality::Included
+    }
+}
+
+fn decode_error(msg: String) -> StoreError {
+    StoreError::Query(sqlx::Error::Decode(msg.into()))
+}
+
+fn chain_id(s: &str) -> Result<ChainId, StoreError> {
+    ChainId::new(s).map_err(|e| decode_error(format!("stored chain id: {e}")))
+}
+
+/// A non-negative BIGINT column as `u64`.
+fn opt_u64(row: &PgRow, col: &str) -> Result<Option<u64>, StoreError> {
+    let v: Option<i64> = row.try_get(col)?;
+    v.map(|v| u64::try_from(v).map_err(|_| decode_error(format!("{col} {v} is negative"))))
+        .transpose()
+}
+
+fn reorged_out(chain: ChainId, hash: &str) -> TxRecord {
+    TxRecord {
+        chain,
+        hash: hash.to_owned(),
+        block_height: None,
+        block_hash: None,
+        block_time_ms: None,
+        index: None,
+        sender: None,
+        to: None,
+        nonce: None,
+        value: None,
+        fee: None,
+        status: TxStatus::ReorgedOut,
+        failure: None,
+        extra: serde_json::Value::Null,
+        finality: None,
+    }
+}
+
+fn tx_record(row: &PgRow) -> Result<TxRecord, StoreError> {
+    let status: String = row.try_get("status")?;
+    let status = TxStatus::parse(&status)
+        .ok_or_else(|| decode_error(format!("unknown transaction status {status:?}")))?;
+    let height = opt_u64(row, "block_height")?.unwrap_or_default();
+    let index: i32 = row.try_get("tx_index")?;
+    let failure: Option<Json<Failure>> = row.try_get("failure")?;
+    let extra: Option<serde_json::Value> = row.try_get("extra")?;
+    Ok(TxRecord {
+        chain: chain_id(row.try_get("chain_id")?)?,
+        hash: row.try_get("hash")?,
+        block_height: Some(height),
+        block_hash: Some(row.try_get("block_hash")?),
+        block_time_ms: opt_u64(row, "block_time_ms")?,
+        index: u32::try_from(index).ok(),
+        sender: row.try_get("sender")?,
+        to: row.try_get("recipient")?,
+        nonce: row.try_get("nonce")?,
+        value: row.try_get("value")?,
+        fee: row.try_get("fee")?,
+        status,
+        failure: failure.map(|Json(f)| f),
+        extra: extra.unwrap_or_default(),
+        finality: Some(derive_finality(
+            height,
+            opt_u64(row, "safe_height")?,
+            opt_u64(row, "finalized_height")?,
+        )),
+    })
+}
+
+fn timeline_entry(row: &PgRow) -> Result<TimelineEntry, StoreError> {
+    let at_ms: i64 = row.try_get("at_ms")?;
+    Ok(TimelineEntry {
+        kind: row.try_get("kind")?,
+        at_ms: u64::try_from(at_ms).unwrap_or_default(),
+        block_height: opt_u64(row, "block_height")?,
+        block_hash: row.try_get("block_hash")?,
+    })
+}
+
+fn chain_status_record(row: &PgRow) -> Result<ChainStatusRecord, StoreError> {
+    let providers: Option<Json<Vec<ProviderHead>>> = row.try_get("provider_heads")?;
+    Ok(ChainStatusRecord {
+        chain: chain_id(row.try_get("chain_id")?)?,
+        indexed_height: opt_u64(row, "height")?,
+        indexed_hash: row.try_get("hash")?,
+        indexed_block_time_ms: opt_u64(row, "block_time_ms")?,
+        safe_height: opt_u64(row, "safe_height")?,
+        finalized_height: opt_u64(row, "finalized_height")?,
+        best_head_height: opt_u64(row, "best_head_height")?,
+        lag_blocks: opt_u64(row, "lag_blocks")?,
+        lag_seconds: row.try_get("lag_seconds")?,
+        providers: providers.map(|Json(p)| p).unwrap_or_default(),
+        last_heartbeat_ms: opt_u64(row, "heartbeat_ms")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finality_follows_watermarks() {
+        assert_eq!(derive_finality(5, None, None), Finality::Included);
+        assert_eq!(derive_finality(5, Some(4), Some(2)), Finality::Included);
+        assert_eq!(derive_finality(5, Some(5), Some(2)), Finality::Safe);
+        assert_eq!(derive_finality(5, Some(9), Some(5)), Finality::Finalized);
+        // A chain with a finalized tag but no safe tag.
+        assert_eq!(derive_finality(5, None, Some(7)), Finality::Finalized);
+    }
+
+    #[test]
+    fn reorged_out_record_has_no_block() {
+        let r = reorged_out("evm:1".parse().unwrap(), "0xab");
+        assert_eq!(r.status, TxStatus::ReorgedOut);
+        assert_eq!((r.block_height, r.finality), (None, None));
+    }
+}

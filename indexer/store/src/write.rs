@@ -102,7 +102,11 @@ impl Pending {
             r.value.push(t.value.clone());
             r.fee.push(t.fee.clone());
             r.status.push(t.status.as_str());
-            r.failure.push(t.failure.as_ref().and_then(|f| serde_json::to_string(f).ok()));
+            r.failure.push(
+                t.failure
+                    .as_ref()
+                    .and_then(|f| serde_json::to_string(f).ok()),
+            );
             r.extra
                 .push((!t.extra.is_null()).then(|| t.extra.to_string()));
             r.seq.push(seq);
@@ -138,7 +142,11 @@ impl Pending {
         if self.is_empty() {
             return Ok((0, 0, 0));
         }
-        let counts = (self.heights.len(), self.tx.hash.len(), self.addr_hashes.len());
+        let counts = (
+            self.heights.len(),
+            self.tx.hash.len(),
+            self.addr_hashes.len(),
+        );
         if !self.heights.is_empty() {
             sqlx::query(
                 "INSERT INTO blocks (chain_id, height, hash, parent_hash, block_time, tx_count)
@@ -350,7 +358,13 @@ impl Store {
                 ChainEvent::Heartbeat { at_ms, heads } => {
                     heartbeat(&mut db, cid, *at_ms, heads).await?;
                 }
-                _ => {}
+                other => {
+                    return Err(StoreError::UnsupportedEvent {
+                        chain: chain.clone(),
+                        seq: env.seq,
+                        kind: other.kind(),
+                    });
+                }
             }
             wm.seq = env.seq;
             out.applied += 1;
@@ -392,10 +406,14 @@ fn watermark_of(r: &sqlx::postgres::PgRow) -> Watermark {
     let hash: Option<String> = r.get("hash");
     Watermark {
         seq: r.get::<i64, _>("seq") as u64,
-        head: height.zip(hash).map(|(h, hash)| BlockRef::new(h as u64, hash)),
+        head: height
+            .zip(hash)
+            .map(|(h, hash)| BlockRef::new(h as u64, hash)),
         head_time_ms: r.get::<Option<i64>, _>("time_ms").map(|t| t as u64),
         safe_height: r.get::<Option<i64>, _>("safe_height").map(|v| v as u64),
-        finalized_height: r.get::<Option<i64>, _>("finalized_height").map(|v| v as u64),
+        finalized_height: r
+            .get::<Option<i64>, _>("finalized_height")
+            .map(|v| v as u64),
     }
 }
 
@@ -410,6 +428,23 @@ async fn revert(
     let cid = chain.as_str();
     let to_h = i64_of(to.height, "height")?;
     let seq = i64_of(seq, "seq")?;
+    // The fork point must be the block we hold at that height (if we hold one).
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT hash FROM blocks WHERE chain_id = $1 AND height = $2")
+            .bind(cid)
+            .bind(to_h)
+            .fetch_optional(&mut **db)
+            .await?;
+    if let Some(stored) = stored
+        && stored != to.hash
+    {
+        return Err(StoreError::Discontinuity {
+            chain: chain.clone(),
+            block: to.clone(),
+            parent: to.hash.clone(),
+            head: BlockRef::new(to.height, stored),
+        });
+    }
     sqlx::query("DELETE FROM address_transactions WHERE chain_id = $1 AND block_height > $2")
         .bind(cid)
         .bind(to_h)
@@ -433,11 +468,13 @@ async fn revert(
         .bind(to_h)
         .execute(&mut **db)
         .await?;
-    sqlx::query("DELETE FROM finality_progress WHERE chain_id = $1 AND level = 'SAFE' AND height > $2")
-        .bind(cid)
-        .bind(to_h)
-        .execute(&mut **db)
-        .await?;
+    sqlx::query(
+        "DELETE FROM finality_progress WHERE chain_id = $1 AND level = 'SAFE' AND height > $2",
+    )
+    .bind(cid)
+    .bind(to_h)
+    .execute(&mut **db)
+    .await?;
     sqlx::query(
         "INSERT INTO reorgs (chain_id, fork_height, fork_hash, depth, old_head_height, old_head_hash,
              new_head_height, new_head_hash, reverted_tx_count, seq)
@@ -466,7 +503,11 @@ async fn heartbeat(
     at_ms: u64,
     heads: &[ProviderHead],
 ) -> Result<(), StoreError> {
-    let best = heads.iter().filter_map(|h| h.height).max().map(|h| h as i64);
+    let best = heads
+        .iter()
+        .filter_map(|h| h.height)
+        .max()
+        .map(|h| h as i64);
     let json = serde_json::to_string(heads).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO chain_status (chain_id, provider_heads, best_head_height, last_heartbeat_at)
@@ -482,4 +523,32 @@ async fn heartbeat(
     .execute(&mut **db)
     .await?;
     Ok(())
+}
+
+impl Store {
+    /// Where ingest should resume `chain` when the database is its only memory (`dev`): the
+    /// watermark's seq and up to `depth` most recent canonical block refs, oldest first.
+    /// `None` when nothing was indexed yet.
+    pub async fn resume_point(
+        &self,
+        chain: &ChainId,
+        depth: u64,
+    ) -> Result<Option<(u64, Vec<BlockRef>)>, StoreError> {
+        let Some(wm) = self.watermark(chain).await? else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT height, hash FROM blocks WHERE chain_id = $1 ORDER BY height DESC LIMIT $2",
+        )
+        .bind(chain.as_str())
+        .bind(i64_of(depth.max(1), "depth")?)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut refs: Vec<BlockRef> = rows
+            .iter()
+            .map(|r| BlockRef::new(r.get::<i64, _>("height") as u64, r.get::<String, _>("hash")))
+            .collect();
+        refs.reverse();
+        Ok(Some((wm.seq, refs)))
+    }
 }

@@ -44,7 +44,10 @@ fn applied(seen: &[Envelope]) -> Vec<BlockRef> {
         match &e.event {
             ChainEvent::Apply { block } => {
                 if let Some(prev) = chain.last() {
-                    assert_eq!(block.parent_hash, prev.hash, "apply must extend the previous block");
+                    assert_eq!(
+                        block.parent_hash, prev.hash,
+                        "apply must extend the previous block"
+                    );
                 }
                 chain.push(block.block_ref.clone());
             }
@@ -55,8 +58,15 @@ fn applied(seen: &[Envelope]) -> Vec<BlockRef> {
     chain
 }
 
-fn start(chain: Arc<ScriptedChain>, cfg: IngestConfig, resume: Option<Resume>)
-    -> (InProcessSubscriber, CancellationToken, tokio::task::JoinHandle<Result<(), IngestError>>) {
+fn start(
+    chain: Arc<ScriptedChain>,
+    cfg: IngestConfig,
+    resume: Option<Resume>,
+) -> (
+    InProcessSubscriber,
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), IngestError>>,
+) {
     let (publisher, sub) = InProcessBus::channel(64);
     let cancel = CancellationToken::new();
     let ingest = Ingest::new(chain, Arc::new(publisher), cfg);
@@ -71,7 +81,10 @@ async fn backfill_is_ordered_with_consecutive_seq() {
     chain.mine(100);
     let (mut sub, cancel, task) = start(chain.clone(), cfg(), None);
     let mut seen = Vec::new();
-    collect_until(&mut sub, &mut seen, |s| applied(s).last().is_some_and(|b| b.height == 100)).await;
+    collect_until(&mut sub, &mut seen, |s| {
+        applied(s).last().is_some_and(|b| b.height == 100)
+    })
+    .await;
     cancel.cancel();
     task.await.unwrap().unwrap();
     for (i, e) in seen.iter().enumerate() {
@@ -79,7 +92,10 @@ async fn backfill_is_ordered_with_consecutive_seq() {
     }
     let heights: Vec<u64> = applied(&seen).iter().map(|b| b.height).collect();
     assert_eq!(heights, (1..=100).collect::<Vec<_>>());
-    assert!(seen.iter().any(|e| matches!(e.event, ChainEvent::Finality { .. })));
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e.event, ChainEvent::Finality { .. }))
+    );
 }
 
 #[tokio::test]
@@ -88,11 +104,17 @@ async fn reorg_at_same_height_reverts_to_fork_point() {
     chain.mine(20);
     let (mut sub, cancel, task) = start(chain.clone(), cfg(), None);
     let mut seen = Vec::new();
-    collect_until(&mut sub, &mut seen, |s| applied(s).last().is_some_and(|b| b.height == 20)).await;
+    collect_until(&mut sub, &mut seen, |s| {
+        applied(s).last().is_some_and(|b| b.height == 20)
+    })
+    .await;
     // Replace the last 5 blocks with 5 others: the head height does not change.
     chain.reorg(5, 5);
     let new_head = chain.head_ref();
-    collect_until(&mut sub, &mut seen, |s| applied(s).last() == Some(&new_head)).await;
+    collect_until(&mut sub, &mut seen, |s| {
+        applied(s).last() == Some(&new_head)
+    })
+    .await;
     cancel.cancel();
     task.await.unwrap().unwrap();
     let reverts: Vec<_> = seen
@@ -103,7 +125,10 @@ async fn reorg_at_same_height_reverts_to_fork_point() {
         })
         .collect();
     assert_eq!(reverts, [(15, 20)]);
-    let canonical: Vec<BlockRef> = chain.canonical()[1..].iter().map(|b| b.block_ref.clone()).collect();
+    let canonical: Vec<BlockRef> = chain.canonical()[1..]
+        .iter()
+        .map(|b| b.block_ref.clone())
+        .collect();
     assert_eq!(applied(&seen), canonical);
 }
 
@@ -116,12 +141,23 @@ async fn reorg_to_a_longer_fork_is_found_by_parent_hash() {
     collect_until(&mut sub, &mut seen, |s| applied(s).len() == 10).await;
     chain.reorg(1, 3);
     let new_head = chain.head_ref();
-    collect_until(&mut sub, &mut seen, |s| applied(s).last() == Some(&new_head)).await;
+    collect_until(&mut sub, &mut seen, |s| {
+        applied(s).last() == Some(&new_head)
+    })
+    .await;
     cancel.cancel();
     task.await.unwrap().unwrap();
-    let canonical: Vec<BlockRef> = chain.canonical()[1..].iter().map(|b| b.block_ref.clone()).collect();
+    let canonical: Vec<BlockRef> = chain.canonical()[1..]
+        .iter()
+        .map(|b| b.block_ref.clone())
+        .collect();
     assert_eq!(applied(&seen), canonical);
-    assert_eq!(seen.iter().filter(|e| matches!(e.event, ChainEvent::Revert { .. })).count(), 1);
+    assert_eq!(
+        seen.iter()
+            .filter(|e| matches!(e.event, ChainEvent::Revert { .. }))
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -140,7 +176,10 @@ async fn transient_errors_are_retried() {
 async fn resume_continues_seq_and_detects_reorg_while_down() {
     let chain = Arc::new(ScriptedChain::new("evm:1".parse().unwrap(), 1));
     chain.mine(12);
-    let recent: Vec<BlockRef> = chain.canonical()[1..].iter().map(|b| b.block_ref.clone()).collect();
+    let recent: Vec<BlockRef> = chain.canonical()[1..]
+        .iter()
+        .map(|b| b.block_ref.clone())
+        .collect();
     // While "down", the last 2 blocks were replaced.
     chain.reorg(2, 3);
     let resume = Resume { seq: 40, recent };
@@ -148,7 +187,8 @@ async fn resume_continues_seq_and_detects_reorg_while_down() {
     let mut seen = Vec::new();
     let new_head = chain.head_ref();
     collect_until(&mut sub, &mut seen, |s| {
-        s.iter().any(|e| matches!(&e.event, ChainEvent::Apply { block } if block.block_ref == new_head))
+        s.iter()
+            .any(|e| matches!(&e.event, ChainEvent::Apply { block } if block.block_ref == new_head))
     })
     .await;
     cancel.cancel();
@@ -164,10 +204,17 @@ async fn resume_continues_seq_and_detects_reorg_while_down() {
 async fn reorg_deeper_than_window_is_fatal() {
     let chain = Arc::new(ScriptedChain::new("evm:1".parse().unwrap(), 1));
     chain.mine(5);
-    let recent: Vec<BlockRef> = chain.canonical()[4..].iter().map(|b| b.block_ref.clone()).collect();
+    let recent: Vec<BlockRef> = chain.canonical()[4..]
+        .iter()
+        .map(|b| b.block_ref.clone())
+        .collect();
     chain.reorg(4, 4);
     let (_sub, _cancel, task) = start(chain.clone(), cfg(), Some(Resume { seq: 5, recent }));
-    let err = tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap_err();
+    let err = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, IngestError::DeepReorg { .. }), "{err}");
 }
 
@@ -175,11 +222,23 @@ async fn reorg_deeper_than_window_is_fatal() {
 async fn stop_at_ends_a_bounded_backfill() {
     let chain = Arc::new(ScriptedChain::new("evm:1".parse().unwrap(), 1));
     chain.mine(50);
-    let cfg = IngestConfig { stop_at: Some(25), ..cfg() };
+    let cfg = IngestConfig {
+        stop_at: Some(25),
+        ..cfg()
+    };
     let (mut sub, _cancel, task) = start(chain.clone(), cfg, None);
-    tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let mut seen = Vec::new();
-    while let Ok(Ok(b)) = tokio::time::timeout(Duration::from_millis(50), sub.next_batch(100, Duration::ZERO)).await {
+    while let Ok(Ok(b)) = tokio::time::timeout(
+        Duration::from_millis(50),
+        sub.next_batch(100, Duration::ZERO),
+    )
+    .await
+    {
         seen.extend(b.into_iter().map(|d| d.envelope));
     }
     assert_eq!(applied(&seen).last().map(|b| b.height), Some(25));

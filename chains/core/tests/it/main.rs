@@ -1,0 +1,12 @@
+//! Integration tests of chainwatch-chain-core: the [`EndpointPool`] against local JSON-RPC stubs
+//! behind fault-injecting proxies (`chainwatch-testkit`).
+//!
+//! [`EndpointPool`]: chainwatch_chain_core::EndpointPool
+
+mod breaker;
+mod budget;
+mod common;
+mod config;
+mod failover;
+mod rate_limit;
+mod secrets;

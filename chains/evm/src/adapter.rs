@@ -1,0 +1,367 @@
+//! `EvmAdapter`: the [`ChainAdapter`] of EVM chains over an [`EndpointPool`].
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use alloy_primitives::U64;
+use async_trait::async_trait;
+use chainwatch_chain_core::{ChainAdapter, EndpointPool, FetchError, FinalityModel};
+use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead};
+use futures::future::join_all;
+use serde_json::json;
+use tracing::{debug, info, warn};
+
+use crate::{
+    TRACE_TARGET,
+    normalize::normalize,
+    rpc::{RpcBlock, RpcHeader, hex, quantity},
+};
+
+/// Tunables of an [`EvmAdapter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvmOptions {
+    /// Deepest reorg ingest can undo (the [`FinalityModel::Probabilistic`] window). Default 64.
+    pub max_reorg_depth: u64,
+    /// Receipts fetched at once when the providers lack `eth_getBlockReceipts` and receipts are
+    /// read one transaction at a time. Default 16; 0 counts as 1.
+    pub receipt_concurrency: usize,
+}
+
+impl Default for EvmOptions {
+    fn default() -> Self {
+        Self {
+            max_reorg_depth: 64,
+            receipt_concurrency: 16,
+        }
+    }
+}
+
+/// Follows one EVM chain through its providers' JSON-RPC.
+///
+/// Build it with [`EvmAdapter::connect`], which checks every provider's chain id. See the crate
+/// docs for what each [`ChainAdapter`] method asks of the node.
+#[derive(Debug)]
+pub struct EvmAdapter {
+    pub(crate) chain: ChainId,
+    chain_id: u64,
+    pub(crate) pool: Arc<EndpointPool>,
+    pub(crate) opts: EvmOptions,
+    /// Set once a provider answered "method not found" to `eth_getBlockReceipts`: receipts are
+    /// then read per transaction.
+    pub(crate) per_tx_receipts: AtomicBool,
+    /// What is known of the `safe` and `finalized` tags (in that order).
+    tags: [TagSupport; 2],
+}
+
+/// How long a block tag the node rejected is not asked for again. The pool counts a JSON-RPC
+/// error against the provider's health, so asking on every poll would open its circuit.
+const TAG_REPROBE: Duration = Duration::from_secs(60);
+
+/// Whether the node accepts a block tag.
+#[derive(Debug, Default)]
+struct TagSupport {
+    /// Set once the rejection was logged (once per adapter).
+    logged: AtomicBool,
+    /// While in the future, the tag is not asked for and its head is `None`.
+    skip_until: Mutex<Option<Instant>>,
+}
+
+impl TagSupport {
+    /// Whether the tag was rejected less than [`TAG_REPROBE`] ago.
+    fn skipped(&self) -> bool {
+        let until = *self.skip_until.lock().unwrap_or_else(|p| p.into_inner());
+        until.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// Records that the node rejected the tag; true the first time, so that it is logged once.
+    fn rejected(&self) -> bool {
+        *self.skip_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Instant::now() + TAG_REPROBE);
+        !self.logged.swap(true, Ordering::Relaxed)
+    }
+}
+
+impl EvmAdapter {
+    /// Checks the configuration and the providers, then returns the adapter.
+    ///
+    /// - `chain` must be `evm:<decimal chain id>` (`evm:1`, `evm:31337`) and be the chain `pool`
+    ///   serves; otherwise [`FetchError::Permanent`] `invalid_config`.
+    /// - Every provider is asked `eth_chainId`. One reporting another chain fails the whole
+    ///   adapter with [`FetchError::Permanent`] `chain_id_mismatch`, naming the provider by its
+    ///   label (never its URL). A provider that cannot be reached is logged and tolerated as long
+    ///   as another one verified; its chain id is then not checked. If no provider answers:
+    ///   [`FetchError::Transient`] `unreachable`.
+    pub async fn connect(
+        chain: ChainId,
+        pool: Arc<EndpointPool>,
+        opts: EvmOptions,
+    ) -> Result<Self, FetchError> {
+        let chain_id = evm_chain_id(&chain)?;
+        if pool.chain() != &chain {
+            return Err(FetchError::permanent(
+                "invalid_config",
+                format!(
+                    "the provider pool serves {} but the adapter was asked to follow {chain}",
+                    pool.chain()
+                ),
+            ));
+        }
+        let answers =
+            join_all((0..pool.len()).map(|i| pool.request_on::<U64>(i, "eth_chainId", json!([]))))
+                .await;
+        let mut verified = 0usize;
+        let mut mismatches = Vec::new();
+        let mut unreachable = Vec::new();
+        for (label, answer) in pool.labels().zip(answers) {
+            match answer {
+                Ok(id) if id.to::<u64>() == chain_id => verified += 1,
+                Ok(id) => mismatches.push(format!(
+                    "provider `{label}` reports chain id {id} but the chain is configured as {chain}"
+                )),
+                Err(e) => {
+                    warn!(
+                        target: TRACE_TARGET,
+                        chain = %chain,
+                        provider = label,
+                        reason = e.reason,
+                        error = %e.message,
+                        "provider unreachable at start; its chain id is not verified"
+                    );
+                    unreachable.push(format!("`{label}` ({})", e.reason));
+                }
+            }
+        }
+        if !mismatches.is_empty() {
+            return Err(FetchError::permanent(
+                "chain_id_mismatch",
+                mismatches.join("; "),
+            ));
+        }
+        if verified == 0 {
+            return Err(FetchError::transient(
+                "unreachable",
+                format!(
+                    "no provider of {chain} could be reached to verify its chain id (tried {})",
+                    unreachable.join(", ")
+                ),
+            ));
+        }
+        info!(target: TRACE_TARGET, chain = %chain, verified, providers = pool.len(), "chain id verified");
+        Ok(Self {
+            chain,
+            chain_id,
+            pool,
+            opts,
+            per_tx_receipts: AtomicBool::new(false),
+            tags: Default::default(),
+        })
+    }
+
+    /// The EVM chain id (`1` for `evm:1`).
+    pub fn evm_chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// Whether receipts are read one transaction at a time because a provider lacks
+    /// `eth_getBlockReceipts`.
+    pub fn uses_per_transaction_receipts(&self) -> bool {
+        self.per_tx_receipts.load(Ordering::Relaxed)
+    }
+
+    /// `eth_getBlockByNumber(tag_or_number, false)` as a ref, checking the number when a
+    /// number was asked for.
+    async fn header(&self, at: &str, height: Option<u64>) -> Result<Option<BlockRef>, FetchError> {
+        let header: Option<RpcHeader> = self
+            .pool
+            .request("eth_getBlockByNumber", json!([at, false]))
+            .await?;
+        let Some(h) = header else { return Ok(None) };
+        let number = h.number.to::<u64>();
+        if let Some(height) = height {
+            check_height(height, number)?;
+        }
+        Ok(Some(BlockRef::new(number, hex(h.hash))))
+    }
+}
+
+#[async_trait]
+impl ChainAdapter for EvmAdapter {
+    fn chain(&self) -> &ChainId {
+        &self.chain
+    }
+
+    fn finality_model(&self) -> FinalityModel {
+        FinalityModel::Probabilistic {
+            max_reorg_depth: self.opts.max_reorg_depth,
+        }
+    }
+
+    /// `latest` for `Pending` and `Included`, else the `safe` / `finalized` tag. A node that
+    /// rejects the tag (pre-merge chains, some L2s) gives `Ok(None)`, and the tag is not asked
+    /// for again during the next minute.
+    async fn head(&self, at: Finality) -> Result<Option<BlockRef>, FetchError> {
+        let (tag, support) = match at {
+            Finality::Pending | Finality::Included => ("latest", None),
+            Finality::Safe => ("safe", Some(&self.tags[0])),
+            Finality::Finalized => ("finalized", Some(&self.tags[1])),
+        };
+        if support.is_some_and(TagSupport::skipped) {
+            return Ok(None);
+        }
+        match (self.header(tag, None).await, support) {
+            (Err(e), Some(support)) if rejects_tag(&e) => {
+                if support.rejected() {
+                    debug!(
+                        target: TRACE_TARGET,
+                        chain = %self.chain,
+                        tag,
+                        error = %chainwatch_chain_core::ErrorChain(&e),
+                        "node rejects the block tag; reporting no head at this level"
+                    );
+                }
+                Ok(None)
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// The block with full transactions, then its receipts by block hash (so that both come
+    /// from the same block even during a reorg), checked against each other and normalized.
+    /// A reorg between the two reads gives [`FetchError::Transient`] `reorged_during_fetch`.
+    async fn block(&self, height: u64) -> Result<Option<Block>, FetchError> {
+        let block: Option<RpcBlock> = self
+            .pool
+            .request("eth_getBlockByNumber", json!([quantity(height), true]))
+            .await?;
+        let Some(block) = block else { return Ok(None) };
+        check_height(height, block.number.to::<u64>())?;
+        let receipts = if block.transactions.is_empty() {
+            Vec::new()
+        } else {
+            self.receipts(&block).await?
+        };
+        normalize(&self.chain, block, receipts)
+            .map(Some)
+            .map_err(|e| {
+                if e.is_receipt_mismatch() {
+                    FetchError::Transient {
+                        reason: "reorged_during_fetch",
+                        source: Box::new(e),
+                    }
+                } else {
+                    FetchError::Permanent {
+                        reason: "invalid_block",
+                        source: Box::new(e),
+                    }
+                }
+            })
+    }
+
+    async fn block_ref(&self, height: u64) -> Result<Option<BlockRef>, FetchError> {
+        self.header(&quantity(height), Some(height)).await
+    }
+
+    async fn provider_heads(&self) -> Vec<ProviderHead> {
+        let answers = join_all(
+            (0..self.pool.len())
+                .map(|i| self.pool.request_on::<U64>(i, "eth_blockNumber", json!([]))),
+        )
+        .await;
+        let health = self.pool.health();
+        self.pool
+            .labels()
+            .zip(answers)
+            .enumerate()
+            .map(|(i, (label, answer))| ProviderHead {
+                provider: label.to_owned(),
+                height: answer.as_ref().ok().map(|h| h.to::<u64>()),
+                error: answer.err().map(|e| e.reason.to_owned()),
+                health: health.get(i).map_or(0.0, |h| h.score),
+            })
+            .collect()
+    }
+}
+
+/// The EVM chain id in `evm:<id>`: canonical decimal digits only.
+fn evm_chain_id(chain: &ChainId) -> Result<u64, FetchError> {
+    let network = chain.network();
+    let canonical = network.bytes().all(|b| b.is_ascii_digit())
+        && (network == "0" || !network.starts_with('0'));
+    match network.parse::<u64>() {
+        Ok(id) if chain.family() == "evm" && canonical => Ok(id),
+        _ => Err(FetchError::permanent(
+            "invalid_config",
+            format!(
+                "chain `{chain}` is not an EVM chain id: expected evm:<decimal chain id>, \
+                 e.g. evm:1 or evm:31337"
+            ),
+        )),
+    }
+}
+
+/// A provider answering a block number with another block is not to be trusted for this call.
+fn check_height(asked: u64, got: u64) -> Result<(), FetchError> {
+    if asked == got {
+        Ok(())
+    } else {
+        Err(FetchError::transient(
+            "inconsistent_response",
+            format!("asked for block {asked} and got block {got}"),
+        ))
+    }
+}
+
+/// Whether an error is the node's answer that it does not know a block tag: invalid params, or
+/// a JSON-RPC error the pool could not fail over from.
+fn rejects_tag(e: &FetchError) -> bool {
+    matches!(
+        e,
+        FetchError::Permanent {
+            reason: "invalid_params",
+            ..
+        } | FetchError::Transient {
+            reason: "rpc_error",
+            ..
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_ids_must_be_evm_decimal() {
+        let ok = |s: &str| evm_chain_id(&s.parse().unwrap());
+        assert_eq!(ok("evm:1").unwrap(), 1);
+        assert_eq!(ok("evm:31337").unwrap(), 31337);
+        assert_eq!(ok("evm:0").unwrap(), 0);
+        for bad in [
+            "evm:mainnet",
+            "evm:0x1",
+            "evm:01",
+            "evm:-1",
+            "solana:1",
+            "evm:99999999999999999999",
+        ] {
+            let e = ok(bad).unwrap_err();
+            assert_eq!(e.reason(), "invalid_config", "{bad}");
+            let msg = std::error::Error::source(&e).unwrap().to_string();
+            assert!(
+                msg.contains(bad) && msg.contains("evm:<decimal chain id>"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let o = EvmOptions::default();
+        assert_eq!((o.max_reorg_depth, o.receipt_concurrency), (64, 16));
+    }
+}

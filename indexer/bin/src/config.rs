@@ -1,0 +1,377 @@
+//! Configuration: one TOML file, `CHAINWATCH_SECTION__KEY` environment overrides, `${VAR}`
+//! interpolation for secrets, and command-line flags on top.
+
+use std::{collections::BTreeMap, path::Path, time::Duration};
+
+use chainwatch_chain_core::{PoolConfig, ProviderConfig};
+use chainwatch_schema::ChainId;
+use serde::Deserialize;
+
+/// A configuration problem, with where it is. Printed as one line; exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct ConfigError(pub(crate) String);
+
+fn err(msg: impl Into<String>) -> ConfigError {
+    ConfigError(msg.into())
+}
+
+/// The whole configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    #[serde(default)]
+    pub(crate) database: DatabaseSection,
+    #[serde(default)]
+    pub(crate) api: ApiSection,
+    #[serde(default)]
+    pub(crate) pool: PoolSection,
+    #[serde(default)]
+    pub(crate) ingest: IngestSection,
+    #[serde(default)]
+    pub(crate) consume: ConsumeSection,
+    #[serde(default)]
+    pub(crate) chains: BTreeMap<String, ChainSection>,
+}
+
+/// `[database]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DatabaseSection {
+    pub(crate) url: Option<String>,
+    pub(crate) max_connections: Option<u32>,
+}
+
+/// `[api]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApiSection {
+    pub(crate) listen: Option<String>,
+}
+
+/// `[pool]`: provider pool settings shared by every chain.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PoolSection {
+    pub(crate) request_timeout_ms: Option<u64>,
+    pub(crate) max_attempts: Option<u32>,
+    pub(crate) breaker_threshold: Option<u32>,
+    pub(crate) breaker_cooldown_ms: Option<u64>,
+}
+
+/// `[ingest]`: defaults for every chain.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IngestSection {
+    pub(crate) backfill_concurrency: Option<usize>,
+    pub(crate) batch_blocks: Option<u64>,
+    pub(crate) poll_interval_ms: Option<u64>,
+    pub(crate) heartbeat_interval_ms: Option<u64>,
+}
+
+/// `[consume]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsumeSection {
+    pub(crate) max_batch: Option<usize>,
+    pub(crate) max_batch_txs: Option<usize>,
+    pub(crate) linger_ms: Option<u64>,
+}
+
+/// `[chains."family:network"]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChainSection {
+    #[serde(default)]
+    pub(crate) providers: Vec<ProviderConfig>,
+    pub(crate) start_height: Option<u64>,
+    pub(crate) max_reorg_depth: Option<u64>,
+    pub(crate) backfill_concurrency: Option<usize>,
+    pub(crate) poll_interval_ms: Option<u64>,
+}
+
+impl Config {
+    /// Reads `path`: interpolates `${VAR}`, parses TOML, applies `CHAINWATCH_*__*` overrides.
+    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err(format!("cannot read config file {name}: {e}")))?;
+        Self::parse(&name, &text, std::env::vars())
+    }
+
+    /// Parses configuration text; `env` supplies `${VAR}` values and overrides.
+    pub(crate) fn parse(
+        name: &str,
+        text: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> = env.collect();
+        let text = interpolate(name, text, &env)?;
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|e| toml_error(name, &text, &e))?;
+        let overridden = apply_env_overrides(&mut table, &env)?;
+        let cfg = if overridden {
+            let again = toml::to_string(&table)
+                .map_err(|e| err(format!("{name}: cannot apply environment overrides: {e}")))?;
+            toml::from_str::<Self>(&again).map_err(|e| {
+                err(format!(
+                    "{name} (with CHAINWATCH_* overrides): {}",
+                    e.message()
+                ))
+            })?
+        } else {
+            toml::from_str::<Self>(&text).map_err(|e| toml_error(name, &text, &e))?
+        };
+        Ok(cfg)
+    }
+
+    /// The pool settings.
+    pub(crate) fn pool_config(&self) -> PoolConfig {
+        let d = PoolConfig::default();
+        PoolConfig {
+            request_timeout: self
+                .pool
+                .request_timeout_ms
+                .map_or(d.request_timeout, Duration::from_millis),
+            max_attempts: self.pool.max_attempts.unwrap_or(d.max_attempts),
+            breaker_threshold: self.pool.breaker_threshold.unwrap_or(d.breaker_threshold),
+            breaker_cooldown: self
+                .pool
+                .breaker_cooldown_ms
+                .map_or(d.breaker_cooldown, Duration::from_millis),
+            ..d
+        }
+    }
+
+    /// Validated chains: ids parse, families are supported, provider lists are non-empty.
+    pub(crate) fn chains(
+        &self,
+        supported: &[&str],
+    ) -> Result<Vec<(ChainId, &ChainSection)>, ConfigError> {
+        let mut out = Vec::new();
+        for (key, section) in &self.chains {
+            let id: ChainId = key
+                .parse()
+                .map_err(|e| err(format!("chains.\"{key}\": {e}")))?;
+            if !supported.contains(&id.family()) {
+                return Err(err(format!(
+                    "chains.\"{key}\": unknown chain family `{}` (this build supports: {})",
+                    id.family(),
+                    supported.join(", ")
+                )));
+            }
+            if section.providers.is_empty() {
+                return Err(err(format!(
+                    "chains.\"{key}\": empty provider list (add providers = [{{ label = \"…\", url = \"…\" }}] or --chain {key}=URL)"
+                )));
+            }
+            for (i, p) in section.providers.iter().enumerate() {
+                if p.label.trim().is_empty() {
+                    return Err(err(format!("chains.\"{key}\".providers[{i}]: empty label")));
+                }
+                if !(p.url.starts_with("http://") || p.url.starts_with("https://")) {
+                    return Err(err(format!(
+                        "chains.\"{key}\".providers[{i}] (`{}`): url must start with http:// or https://",
+                        p.label
+                    )));
+                }
+            }
+            out.push((id, section));
+        }
+        if out.is_empty() {
+            return Err(err(
+                "no chains configured: add a [chains.\"evm:1\"] table to the config file or pass --chain ID=URL",
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Adds a provider from `--chain ID=URL` or `--chain ID=LABEL=URL`.
+    pub(crate) fn add_chain_flag(&mut self, spec: &str) -> Result<(), ConfigError> {
+        let (id, rest) = spec
+            .split_once('=')
+            .ok_or_else(|| err(format!("--chain {spec}: expected ID=URL or ID=LABEL=URL")))?;
+        let (label, url) = if rest.starts_with("http://") || rest.starts_with("https://") {
+            (None, rest)
+        } else {
+            let (l, u) = rest.split_once('=').ok_or_else(|| {
+                err(format!(
+                    "--chain {id}=…: expected a URL starting with http:// or https://"
+                ))
+            })?;
+            (Some(l.to_owned()), u)
+        };
+        let section = self.chains.entry(id.to_owned()).or_default();
+        let label = label.unwrap_or_else(|| format!("{id}#{}", section.providers.len() + 1));
+        section.providers.push(ProviderConfig::new(label, url));
+        Ok(())
+    }
+}
+
+/// Replaces `${VAR}` with the variable's value; a missing variable is an error naming the line.
+fn interpolate(
+    name: &str,
+    text: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    for (lineno, line) in text.split_inclusive('\n').enumerate() {
+        if line.trim_start().starts_with('#') {
+            // Comments may mention ${VAR} in prose; they are not values.
+            out.push_str(line);
+            continue;
+        }
+        let mut rest = line;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| err(format!("{name}:{}: unterminated ${{ in value", lineno + 1)))?;
+            let var = &after[..end];
+            let value = env.get(var).ok_or_else(|| {
+                err(format!(
+                    "{name}:{}: environment variable {var} is not set (referenced as ${{{var}}})",
+                    lineno + 1
+                ))
+            })?;
+            // Values land inside TOML strings: escape what would break them.
+            out.push_str(&value.replace('\\', "\\\\").replace('"', "\\\""));
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+    }
+    Ok(out)
+}
+
+/// `CHAINWATCH_DATABASE__URL=…` sets `[database] url`. Values that parse as integers or booleans
+/// are typed. Returns whether anything was set.
+fn apply_env_overrides(
+    table: &mut toml::Table,
+    env: &BTreeMap<String, String>,
+) -> Result<bool, ConfigError> {
+    let mut any = false;
+    for (k, v) in env {
+        let Some(path) = k.strip_prefix("CHAINWATCH_") else {
+            continue;
+        };
+        if !path.contains("__") {
+            continue;
+        }
+        let parts: Vec<String> = path.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        let mut cur = &mut *table;
+        for p in &parts[..parts.len() - 1] {
+            let entry = cur
+                .entry(p.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            cur = entry
+                .as_table_mut()
+                .ok_or_else(|| err(format!("{k}: `{p}` is not a table in the config")))?;
+        }
+        let value = if let Ok(i) = v.parse::<i64>() {
+            toml::Value::Integer(i)
+        } else if let Ok(b) = v.parse::<bool>() {
+            toml::Value::Boolean(b)
+        } else {
+            toml::Value::String(v.clone())
+        };
+        cur.insert(parts[parts.len() - 1].clone(), value);
+        any = true;
+    }
+    Ok(any)
+}
+
+fn toml_error(name: &str, text: &str, e: &toml::de::Error) -> ConfigError {
+    let msg = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            err(format!("{name}:{line}:{col}: {msg}"))
+        }
+        None => err(format!("{name}: {msg}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::parse(
+            "test.toml",
+            text,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn interpolates_secrets_and_applies_overrides() {
+        let cfg = parse(
+            "# set ${KEY} in the environment\n[chains.\"evm:1\"]\nproviders = [{ label = \"alchemy\", url = \"https://x.example/v2/${KEY}\" }]\n",
+            &[("KEY", "s3cret"), ("CHAINWATCH_DATABASE__URL", "postgres://db/x"), ("CHAINWATCH_POOL__REQUEST_TIMEOUT_MS", "1500")],
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.chains["evm:1"].providers[0].url,
+            "https://x.example/v2/s3cret"
+        );
+        assert_eq!(cfg.database.url.as_deref(), Some("postgres://db/x"));
+        assert_eq!(
+            cfg.pool_config().request_timeout,
+            Duration::from_millis(1500)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_place() {
+        let e = parse("[chains.\"evm:1\"]\nproviders = [\n", &[])
+            .unwrap_err()
+            .0;
+        assert!(e.starts_with("test.toml:"), "{e}");
+        assert!(!e.contains('\n'));
+        let e = parse("[chains.\"evm:1\"]\nurl = \"${NOPE}\"\n", &[])
+            .unwrap_err()
+            .0;
+        assert_eq!(
+            e,
+            "test.toml:2: environment variable NOPE is not set (referenced as ${NOPE})"
+        );
+        let e = parse("[chains.\"evm:1\"]\nbogus = 1\n", &[]).unwrap_err().0;
+        assert!(e.contains("test.toml:2") && e.contains("bogus"), "{e}");
+        let cfg = parse(
+            "[chains.\"foo:1\"]\nproviders = [{ label = \"a\", url = \"http://x\" }]\n",
+            &[],
+        )
+        .unwrap();
+        let e = cfg.chains(&["evm"]).unwrap_err().0;
+        assert_eq!(
+            e,
+            "chains.\"foo:1\": unknown chain family `foo` (this build supports: evm)"
+        );
+        let cfg = parse("[chains.\"evm:1\"]\nproviders = []\n", &[]).unwrap();
+        assert!(
+            cfg.chains(&["evm"])
+                .unwrap_err()
+                .0
+                .contains("empty provider list")
+        );
+    }
+
+    #[test]
+    fn chain_flags_add_providers() {
+        let mut cfg = Config::default();
+        cfg.add_chain_flag("evm:31337=http://127.0.0.1:8545")
+            .unwrap();
+        cfg.add_chain_flag("evm:31337=backup=http://127.0.0.1:8546")
+            .unwrap();
+        let p = &cfg.chains["evm:31337"].providers;
+        assert_eq!(
+            (p[0].label.as_str(), p[1].label.as_str()),
+            ("evm:31337#1", "backup")
+        );
+        assert!(cfg.add_chain_flag("evm:1").is_err());
+        assert!(cfg.add_chain_flag("evm:1=ftp://x").is_err());
+    }
+}

@@ -1,0 +1,190 @@
+//! `chainwatch dev`: ingest + in-process bus + consume + API in one process.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use chainwatch_bus::InProcessBus;
+use chainwatch_chain_core::{ChainAdapter, ErrorChain};
+use chainwatch_consume::{ConsumeConfig, Consumer};
+use chainwatch_ingest::{Ingest, IngestConfig, Resume};
+use chainwatch_schema::ChainId;
+use chainwatch_store::Store;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use crate::{
+    cli::DevArgs,
+    config::{ChainSection, Config, ConfigError},
+    database_url, registry,
+};
+
+const TRACE_TARGET: &str = "chainwatch::bin::dev";
+
+/// Runs until SIGINT/SIGTERM or a fatal error of the consumer or API.
+pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
+    for spec in &args.chains.chains {
+        cfg.add_chain_flag(spec)?;
+    }
+    let chains = cfg.chains(registry::FAMILIES)?;
+    let url = database_url(args.database.database_url.as_deref(), &cfg)?;
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| cfg.api.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen_addr: std::net::SocketAddr = listen.parse().map_err(|_| {
+        ConfigError(format!(
+            "--listen {listen}: expected HOST:PORT, e.g. 127.0.0.1:8080"
+        ))
+    })?;
+
+    let store = Store::connect(&url, cfg.database.max_connections.unwrap_or(16)).await?;
+    store.migrate().await?;
+
+    // Connect every chain before starting anything: a wrong chain id or an empty provider list
+    // stops startup with one clear line.
+    let mut adapters: Vec<(Arc<dyn ChainAdapter>, &ChainSection)> = Vec::new();
+    for (id, section) in &chains {
+        let adapter = registry::connect(id, section, cfg.pool_config())
+            .await
+            .map_err(|e| anyhow::anyhow!("chain {id}: {}", ErrorChain(&e)))?;
+        info!(target: TRACE_TARGET, chain = %id, providers = section.providers.len(), "chain connected");
+        adapters.push((adapter, section));
+    }
+
+    let listener = tokio::net::TcpListener::bind(listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on {listen_addr}"))?;
+    let api_cfg = chainwatch_api::ApiConfig {
+        known_chains: chains.iter().map(|(id, _)| id.clone()).collect(),
+        ..Default::default()
+    };
+    let api_store = Store::connect_read_only(&url, 8).await?;
+    let router = chainwatch_api::router(api_store, api_cfg);
+    let api_cancel = CancellationToken::new();
+    let api = tokio::spawn(chainwatch_api::serve(listener, router, api_cancel.clone()));
+    info!(target: TRACE_TARGET, graphql = %format!("http://{listen_addr}/graphql"), "API listening");
+
+    let (publisher, subscriber) = InProcessBus::channel(64);
+    let publisher = Arc::new(publisher);
+    let consume_cfg = ConsumeConfig {
+        max_batch: cfg.consume.max_batch.unwrap_or(256),
+        max_batch_txs: cfg.consume.max_batch_txs.unwrap_or(20_000),
+        linger: cfg
+            .consume
+            .linger_ms
+            .map_or(Duration::from_millis(50), Duration::from_millis),
+    };
+    let consumer = tokio::spawn(
+        Consumer::new(store.clone(), subscriber, consume_cfg).run(CancellationToken::new()),
+    );
+
+    let ingest_cancel = CancellationToken::new();
+    let mut ingests = JoinSet::new();
+    for (adapter, section) in adapters {
+        let id = adapter.chain().clone();
+        let resume = resume_point(&store, &id, adapter.finality_model().window()).await?;
+        let ingest = Ingest::new(
+            adapter,
+            publisher.clone(),
+            ingest_config(&cfg, section, &args),
+        );
+        let cancel = ingest_cancel.clone();
+        ingests.spawn(async move { (id, ingest.run(resume, cancel).await) });
+    }
+    // Only the ingest tasks hold the publisher now: when they end, the bus closes.
+    drop(publisher);
+
+    let outcome = tokio::select! {
+        _ = shutdown_signal() => {
+            info!(target: TRACE_TARGET, "shutting down: stopping ingest, draining the bus");
+            Ok(())
+        }
+        r = watch_ingests(&mut ingests) => r,
+    };
+    ingest_cancel.cancel();
+    while ingests.join_next().await.is_some() {}
+    let consumed = consumer.await.context("consumer task panicked")?;
+    api_cancel.cancel();
+    let served = api.await.context("API task panicked")?;
+    let stats = consumed.context("consumer stopped")?;
+    served.context("API server failed")?;
+    info!(target: TRACE_TARGET, blocks = stats.blocks, txs = stats.txs, reverts = stats.reverts, "stopped cleanly");
+    outcome
+}
+
+/// Waits for ingest tasks; a chain whose ingest fails is logged and the others go on. Returns
+/// when every chain has stopped.
+async fn watch_ingests(
+    set: &mut JoinSet<(ChainId, Result<(), chainwatch_ingest::IngestError>)>,
+) -> anyhow::Result<()> {
+    let mut failed = Vec::new();
+    while let Some(res) = set.join_next().await {
+        match res {
+            Ok((id, Err(e))) => {
+                error!(target: TRACE_TARGET, chain = %id, error = %ErrorChain(&e), "ingest stopped for this chain");
+                failed.push(format!("{}", ErrorChain(&e)));
+            }
+            Ok((id, Ok(()))) => info!(target: TRACE_TARGET, chain = %id, "ingest finished"),
+            Err(e) => failed.push(format!("ingest task panicked: {e}")),
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(failed.join("; ")))
+    }
+}
+
+fn ingest_config(cfg: &Config, section: &ChainSection, args: &DevArgs) -> IngestConfig {
+    let d = IngestConfig::default();
+    let ms = Duration::from_millis;
+    IngestConfig {
+        start_height: section.start_height.or(args.chains.start_height),
+        backfill_concurrency: section
+            .backfill_concurrency
+            .or(cfg.ingest.backfill_concurrency)
+            .unwrap_or(d.backfill_concurrency),
+        batch_blocks: cfg.ingest.batch_blocks.unwrap_or(d.batch_blocks),
+        poll_interval: section
+            .poll_interval_ms
+            .or(cfg.ingest.poll_interval_ms)
+            .map_or(d.poll_interval, ms),
+        heartbeat_interval: cfg
+            .ingest
+            .heartbeat_interval_ms
+            .map_or(d.heartbeat_interval, ms),
+        ..d
+    }
+}
+
+/// In `dev` the database is the only memory: resume from its watermark and recent blocks.
+async fn resume_point(store: &Store, id: &ChainId, window: u64) -> anyhow::Result<Option<Resume>> {
+    Ok(store
+        .resume_point(id, window)
+        .await?
+        .map(|(seq, recent)| Resume { seq, recent }))
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,44 @@
+//! The adapter registry: one line per chain family, each behind its cargo feature.
+
+use std::sync::Arc;
+
+use chainwatch_chain_core::{ChainAdapter, EndpointPool, FetchError, PoolConfig};
+use chainwatch_schema::ChainId;
+
+use crate::config::ChainSection;
+
+/// Families this build can follow.
+pub(crate) const FAMILIES: &[&str] = &[
+    #[cfg(feature = "evm")]
+    "evm",
+];
+
+/// Builds and verifies the adapter of one configured chain (e.g. checks every provider's chain
+/// id).
+pub(crate) async fn connect(
+    id: &ChainId,
+    section: &ChainSection,
+    pool_cfg: PoolConfig,
+) -> Result<Arc<dyn ChainAdapter>, FetchError> {
+    let pool = Arc::new(EndpointPool::new(
+        id.clone(),
+        section.providers.clone(),
+        pool_cfg,
+    )?);
+    match id.family() {
+        #[cfg(feature = "evm")]
+        "evm" => {
+            let mut opts = chainwatch_chain_evm::EvmOptions::default();
+            if let Some(d) = section.max_reorg_depth {
+                opts.max_reorg_depth = d;
+            }
+            Ok(Arc::new(
+                chainwatch_chain_evm::EvmAdapter::connect(id.clone(), pool, opts).await?,
+            ))
+        }
+        other => Err(FetchError::permanent(
+            "invalid_config",
+            format!("chain family `{other}` is not compiled into this build"),
+        )),
+    }
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of the `chainwatch` binary against real peers: anvil nodes (directly and
+//! behind fault-injecting proxies) and Postgres. Each test runs the real process and reads what
+//! it wrote with SQL and GraphQL.
+
+mod config_errors;
+mod failover;
+mod reorg;
+mod status;
+mod support;

@@ -1,0 +1,146 @@
+# shellcheck shell=bash
+# Installers and service starters shared by .ci/run and scripts/quickstart.sh; source it
+# after scripts/env.sh.
+#
+# One function per tool. Each checks first and returns at once when the tool is already
+# there, so running them on every CI run costs well under a second. To add a tool: write
+# `install_<tool>` here and call it from .ci/run with `cw_step "install <tool>" install_<tool>`.
+
+CW_ANVIL_VERSION=1.7.1
+
+# Runs a command as root (sudo when not root, e.g. on a GitHub runner).
+cw_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    cw_die "need root to run: $*"
+  fi
+}
+
+# cw_apt_install PKG...: installs the packages that are not installed yet; runs
+# `apt-get update` once per script run, and only when something must be installed.
+CW_APT_UPDATED=0
+cw_apt_install() {
+  local missing=() p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  cw_log "apt: installing ${missing[*]}"
+  if [ "$CW_APT_UPDATED" = 0 ]; then
+    cw_as_root apt-get -o DPkg::Lock::Timeout=300 update -qq
+    CW_APT_UPDATED=1
+  fi
+  cw_as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+    install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# cw_cargo_install BIN CRATE [ARGS...]: `cargo install CRATE --locked ARGS` unless BIN is on
+# PATH. Builds in cargo's own temporary dir, not in the project's CARGO_TARGET_DIR.
+cw_cargo_install() {
+  local bin=$1 crate=$2
+  shift 2
+  if command -v "$bin" >/dev/null 2>&1; then
+    cw_log "$bin present: $(command -v "$bin")"
+    return 0
+  fi
+  (cd / && env -u CARGO_TARGET_DIR cargo install "$crate" --locked "$@")
+}
+
+# psql, pg_isready and createdb (the server itself comes with the machine).
+install_pg_client() {
+  if command -v psql >/dev/null 2>&1 && command -v pg_isready >/dev/null 2>&1; then
+    cw_log "postgresql-client present: $(psql --version)"
+    return 0
+  fi
+  cw_apt_install postgresql-client
+}
+
+install_curl() {
+  command -v curl >/dev/null 2>&1 || cw_apt_install curl ca-certificates
+}
+
+# cargo and rustc come from rustup (the version is pinned by rust-toolchain.toml);
+# rustfmt and clippy must be installed components: they cannot be fetched offline.
+check_rust_toolchain() {
+  command -v cargo >/dev/null 2>&1 || cw_die "cargo not found: install Rust with rustup (toolchain from rust-toolchain.toml)"
+  (cd "$CW_ROOT" && cargo --version && rustc --version) >&2
+  if ! (cd "$CW_ROOT" && cargo fmt --version >/dev/null 2>&1); then
+    (cd "$CW_ROOT" && rustup component add rustfmt) || cw_die "rustfmt missing and cannot be installed"
+  fi
+  if ! (cd "$CW_ROOT" && cargo clippy --version >/dev/null 2>&1); then
+    (cd "$CW_ROOT" && rustup component add clippy) || cw_die "clippy missing and cannot be installed"
+  fi
+}
+
+install_nextest() {
+  cw_cargo_install cargo-nextest cargo-nextest
+  cargo nextest --version | head -n 1 >&2
+}
+
+install_node() {
+  command -v npm >/dev/null 2>&1 || cw_apt_install nodejs npm
+}
+
+# anvil (a real EVM dev node) from npm, pinned, into $CHAINWATCH_TOOLS/node_modules/.bin.
+install_anvil() {
+  local bin="$CHAINWATCH_TOOLS/node_modules/.bin/anvil" have=""
+  if [ -x "$bin" ]; then
+    have=$("$bin" --version 2>/dev/null | sed -n 's/^anvil Version: \([^ ]*\).*/\1/p' | head -n 1)
+  fi
+  if [ "$have" = "$CW_ANVIL_VERSION" ]; then
+    cw_log "anvil $have present: $bin"
+    return 0
+  fi
+  install_node
+  mkdir -p "$CHAINWATCH_TOOLS"
+  cw_log "npm: installing @foundry-rs/anvil-linux-amd64@$CW_ANVIL_VERSION into $CHAINWATCH_TOOLS"
+  npm install --prefix "$CHAINWATCH_TOOLS" --save-exact --no-audit --no-fund --loglevel=error \
+    "@foundry-rs/anvil-linux-amd64@$CW_ANVIL_VERSION"
+  "$bin" --version | head -n 1 >&2
+}
+
+# Prints a database URL with any password hidden.
+cw_redact_url() {
+  printf '%s\n' "$1" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#'
+}
+
+# ensure_postgres [URL]: makes sure the server behind URL (default $DATABASE_URL) answers,
+# starting the machine's local cluster if it is stopped, then checks that we can log in.
+ensure_postgres() {
+  local url=${1:-$DATABASE_URL} shown
+  shown=$(cw_redact_url "$url")
+  install_pg_client
+  if ! pg_isready -q -d "$url"; then
+    local host
+    host=$(printf '%s\n' "$url" | sed -E 's#^[a-z]+://([^@/]*@)?([^:/?]*).*#\2#')
+    case "$host" in
+      127.0.0.1 | localhost | "") ;;
+      *) cw_die "Postgres at $shown does not answer (and is not the local server this script can start)" ;;
+    esac
+    local conf found=0
+    for conf in /etc/postgresql/*/main; do
+      [ -d "$conf" ] || continue
+      found=1
+      cw_log "starting PostgreSQL cluster $(basename "$(dirname "$conf")")/main"
+      cw_as_root pg_ctlcluster --skip-systemctl-redirect "$(basename "$(dirname "$conf")")" main start ||
+        cw_log "(pg_ctlcluster returned $?; waiting for the server anyway)"
+    done
+    [ "$found" = 1 ] || cw_die "Postgres at $shown does not answer and no cluster exists under /etc/postgresql (apt-get install postgresql, with trust auth for 127.0.0.1, or set DATABASE_URL)"
+    local i
+    for i in $(seq 1 30); do
+      pg_isready -q -d "$url" && break
+      [ "$i" = 30 ] && cw_die "Postgres at $shown did not come up within 30 s (see /var/log/postgresql/)"
+      sleep 1
+    done
+  fi
+  local can
+  can=$(psql "$url" -X -Atq -c 'select rolcreatedb or rolsuper from pg_roles where rolname = current_user') ||
+    cw_die "cannot log in to Postgres at $shown"
+  [ "$can" = t ] || cw_log "warning: the role in $shown cannot CREATE DATABASE; #[sqlx::test] needs it"
+  cw_log "postgres ready: $shown"
+}
