@@ -137,7 +137,7 @@ start_chainwatch() {
   port_free "${LISTEN%:*}" "${LISTEN##*:}" ||
     cw_die "$LISTEN is taken by another program; stop it or set CHAINWATCH_LISTEN"
   # `dev` applies migrations itself. --start-height 0: index the whole (new) anvil chain.
-  start_bg chainwatch "$BIN" dev --chain "$CHAIN=$ANVIL_URL" --database-url "$QS_DB_URL" \
+  start_bg chainwatch "$BIN" dev --chain "$CHAIN=anvil=$ANVIL_URL" --database-url "$QS_DB_URL" \
     --listen "$LISTEN" --start-height 0
 }
 
@@ -145,6 +145,7 @@ send_traffic() {
   python3 scripts/traffic.py --url "$ANVIL_URL" >"$CW_DIR/traffic.json"
   LAST_FAILED=$(json_get "$CW_DIR/traffic.json" 'd["failed"][-1]')
   LAST_SUCCEEDED=$(json_get "$CW_DIR/traffic.json" 'd["succeeded"][-1]')
+  LAST_BLOCK=$(json_get "$CW_DIR/traffic.json" 'd["last_block"]')
   cw_log "traffic: $(json_get "$CW_DIR/traffic.json" \
     '"%d succeeded, %d failed, %d contracts deployed, up to block %d" % (len(d["succeeded"]), len(d["failed"]), len(d["deployed"]), d["last_block"])') (.cw/traffic.json)"
 }
@@ -164,6 +165,17 @@ tx_query() {
 
 CHAINS_QUERY='{"query":"{ chains { id indexedHeight headHeight lagBlocks lagSeconds safeHeight finalizedHeight providers { label height healthy } } }"}'
 
+# Succeeds once `chains` shows the last traffic block indexed and a provider head at least as
+# high (the heartbeat that measures lag has caught up too).
+caught_up() {
+  gql "$CHAINS_QUERY" >"$CW_DIR/last-answer.json" 2>&1 || return 1
+  python3 -c '
+import json, sys
+c = ((json.load(open(sys.argv[1])).get("data") or {}).get("chains") or [{}])[0]
+ok = (c.get("indexedHeight") or 0) >= int(sys.argv[2]) and (c.get("headHeight") or 0) >= int(sys.argv[2])
+sys.exit(0 if ok else 1)' "$CW_DIR/last-answer.json" "$LAST_BLOCK"
+}
+
 # Prints the transaction's status once chainwatch has indexed it; fails otherwise.
 tx_status() {
   gql "$(tx_query "$1")" >"$CW_DIR/last-answer.json" 2>&1 || return 1
@@ -179,6 +191,10 @@ wait_indexed() {
   wait_until chainwatch "$TIMEOUT" tx_status "$LAST_FAILED" || {
     cw_log "last GraphQL answer: $(cat "$CW_DIR/last-answer.json" 2>/dev/null)"
     cw_die "transaction $LAST_FAILED (last traffic block) not indexed within $TIMEOUT s; see .cw/chainwatch.log"
+  }
+  wait_until chainwatch "$TIMEOUT" caught_up || {
+    cw_log "last GraphQL answer: $(cat "$CW_DIR/last-answer.json" 2>/dev/null)"
+    cw_die "chains did not show block $LAST_BLOCK indexed within $TIMEOUT s; see .cw/chainwatch.log"
   }
 }
 

@@ -16,6 +16,9 @@ use tracing::{debug, info, warn};
 
 use crate::{ChainAdapter, TRACE_TARGET, progress::Progress};
 
+/// Shortest time between two heartbeats.
+const HEARTBEAT_MIN_SPACING: Duration = Duration::from_secs(1);
+
 /// How ingest follows a chain.
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
@@ -27,7 +30,8 @@ pub struct IngestConfig {
     pub batch_blocks: u64,
     /// Sleep between head polls once caught up.
     pub poll_interval: Duration,
-    /// How often provider heads are published.
+    /// How often provider heads are published at the least (also sooner, at most once a
+    /// second, whenever the head moved past the last published one).
     pub heartbeat_interval: Duration,
     /// First retry delay after a transient error.
     pub retry_base: Duration,
@@ -120,6 +124,10 @@ struct State {
     safe: Option<BlockRef>,
     finalized: Option<BlockRef>,
     last_heartbeat: Option<Instant>,
+    /// Best provider head in the last heartbeat.
+    heartbeat_head: Option<u64>,
+    /// Latest head seen by polling.
+    latest_seen: Option<u64>,
 }
 
 impl State {
@@ -182,6 +190,8 @@ impl Ingest {
             safe: None,
             finalized: None,
             last_heartbeat: None,
+            heartbeat_head: None,
+            latest_seen: None,
         };
         match resume {
             Some(r) if !r.recent.is_empty() => {
@@ -224,6 +234,7 @@ impl Ingest {
             };
             metrics::gauge!("chainwatch_ingest_head_height", "chain" => self.chain().to_string(), "finality" => "latest")
                 .set(latest.height as f64);
+            st.latest_seen = Some(latest.height);
 
             // Caught up (or the chain shrank): check our head is still canonical.
             if let Some(ours) = st.recent.back().cloned()
@@ -424,12 +435,21 @@ impl Ingest {
             st.safe = safe;
             st.finalized = finalized;
         }
-        if st
-            .last_heartbeat
-            .is_none_or(|t| t.elapsed() >= self.cfg.heartbeat_interval)
-        {
+        // A heartbeat is due every interval, and sooner (at most once a second) when the head
+        // moved past the last heartbeat's: lag is measured against it and must not look small
+        // just because the heartbeat is old.
+        let head_moved = st.latest_seen > st.heartbeat_head;
+        let due = match st.last_heartbeat {
+            None => true,
+            Some(t) => {
+                t.elapsed() >= self.cfg.heartbeat_interval
+                    || (head_moved && t.elapsed() >= HEARTBEAT_MIN_SPACING)
+            }
+        };
+        if due {
             let heads = self.adapter.provider_heads().await;
             st.last_heartbeat = Some(Instant::now());
+            st.heartbeat_head = heads.iter().filter_map(|h| h.height).max().or(st.latest_seen);
             self.publish(
                 st,
                 ChainEvent::Heartbeat {
