@@ -93,7 +93,7 @@ CREATE TABLE transaction_events (
 );
 CREATE INDEX transaction_events_tx ON transaction_events (chain_id, tx_hash, id);
 CREATE INDEX transaction_events_reorged ON transaction_events (chain_id, tx_hash) WHERE kind = 'REORGED_OUT';
-COMMENT ON TABLE transaction_events IS 'Lifecycle timeline per transaction. SAFE and FINALIZED moments are derived from finality_progress, not stored here.';
+COMMENT ON TABLE transaction_events IS 'Lifecycle history per transaction. The current inclusion is the transactions row and SAFE/FINALIZED moments come from finality_progress; neither is stored here. A reorg writes the inclusion it ends (INCLUDED or REINCLUDED) and then REORGED_OUT.';
 COMMENT ON COLUMN transaction_events.id IS 'Insertion order.';
 COMMENT ON COLUMN transaction_events.chain_id IS 'Chain of the transaction.';
 COMMENT ON COLUMN transaction_events.tx_hash IS 'The transaction.';

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use async_graphql::Request;
 use chainwatch_api::{ApiConfig, ApiSchema, build_schema};
-use chainwatch_chain_core::test_utils::ScriptedChain;
-use chainwatch_schema::{Block, ChainEvent, ChainId, Envelope, ProviderHead};
+use chainwatch_chain_core::test_utils::{Feed, ScriptedChain};
+use chainwatch_schema::{Block, ChainEvent, ChainId, ProviderHead};
 use chainwatch_store::Store;
 use serde_json::{Value, json};
 use sqlx::{PgPool, postgres::PgPoolOptions};
@@ -47,32 +47,6 @@ fn blocks(chain: &ChainId, n: u64) -> Vec<Block> {
     }
     blocks[1].txs[0].extra = json!({"gas_used": 21000, "type": 2});
     blocks
-}
-
-struct Feed {
-    chain: ChainId,
-    seq: u64,
-}
-
-impl Feed {
-    fn new(chain: &ChainId) -> Self {
-        Self {
-            chain: chain.clone(),
-            seq: 0,
-        }
-    }
-
-    fn env(&mut self, event: ChainEvent) -> Envelope {
-        self.seq += 1;
-        Envelope::new(self.chain.clone(), self.seq, event)
-    }
-
-    fn apply_all(&mut self, blocks: &[Block]) -> Vec<Envelope> {
-        blocks
-            .iter()
-            .map(|b| self.env(ChainEvent::Apply { block: b.clone() }))
-            .collect()
-    }
 }
 
 /// The standard data set: `evm:31337` with blocks 0..=6, safe 4, finalized 2, and a heartbeat

@@ -212,3 +212,66 @@ impl ChainAdapter for ScriptedChain {
         }]
     }
 }
+
+/// Builds one chain's envelope stream with consecutive `seq` numbers starting at 1, for tests
+/// that feed the store or consumer directly.
+#[derive(Debug)]
+pub struct Feed {
+    chain: ChainId,
+    seq: u64,
+}
+
+impl Feed {
+    /// A stream for `chain`, starting at seq 1.
+    pub fn new(chain: &ChainId) -> Self {
+        Self {
+            chain: chain.clone(),
+            seq: 0,
+        }
+    }
+
+    /// Wraps `event` in the next envelope.
+    pub fn env(&mut self, event: chainwatch_schema::ChainEvent) -> chainwatch_schema::Envelope {
+        self.seq += 1;
+        chainwatch_schema::Envelope::new(self.chain.clone(), self.seq, event)
+    }
+
+    /// One `Apply` envelope per block.
+    pub fn apply_all(&mut self, blocks: &[Block]) -> Vec<chainwatch_schema::Envelope> {
+        blocks
+            .iter()
+            .map(|b| self.env(chainwatch_schema::ChainEvent::Apply { block: b.clone() }))
+            .collect()
+    }
+
+    /// A `Finality` envelope.
+    pub fn finality(&mut self, safe: &Block, finalized: &Block) -> chainwatch_schema::Envelope {
+        self.env(chainwatch_schema::ChainEvent::Finality {
+            safe: Some(safe.block_ref.clone()),
+            finalized: Some(finalized.block_ref.clone()),
+        })
+    }
+
+    /// A `Revert` envelope back to `to`.
+    pub fn revert(
+        &mut self,
+        to: &Block,
+        from: &Block,
+        new_head: &Block,
+    ) -> chainwatch_schema::Envelope {
+        self.env(chainwatch_schema::ChainEvent::Revert {
+            to: to.block_ref.clone(),
+            from: from.block_ref.clone(),
+            new_head: new_head.block_ref.clone(),
+        })
+    }
+
+    /// A `Heartbeat` envelope.
+    pub fn heartbeat(
+        &mut self,
+        at_ms: u64,
+        heads: Vec<ProviderHead>,
+    ) -> chainwatch_schema::Envelope {
+        self.env(chainwatch_schema::ChainEvent::Heartbeat { at_ms, heads })
+    }
+}

@@ -360,6 +360,21 @@ mod tests {
     }
 
     #[test]
+    fn example_config_parses_and_validates() {
+        let text = include_str!("../../../chainwatch.example.toml");
+        let cfg = parse(
+            text,
+            &[("DATABASE_URL", "postgres://x/y"), ("ALCHEMY_KEY", "k")],
+        )
+        .unwrap();
+        let chains = cfg.chains(&["evm"]).unwrap();
+        assert_eq!(chains[0].0.as_str(), "evm:1");
+        assert_eq!(chains[0].1.providers.len(), 2);
+        assert_eq!(cfg.consume.max_batch_txs, Some(20000));
+        assert!(format!("{:?}", chains[0].1.providers).contains("<redacted>"));
+    }
+
+    #[test]
     fn chain_flags_add_providers() {
         let mut cfg = Config::default();
         cfg.add_chain_flag("evm:31337=http://127.0.0.1:8545")

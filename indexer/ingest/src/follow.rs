@@ -449,7 +449,11 @@ impl Ingest {
         if due {
             let heads = self.adapter.provider_heads().await;
             st.last_heartbeat = Some(Instant::now());
-            st.heartbeat_head = heads.iter().filter_map(|h| h.height).max().or(st.latest_seen);
+            st.heartbeat_head = heads
+                .iter()
+                .filter_map(|h| h.height)
+                .max()
+                .or(st.latest_seen);
             self.publish(
                 st,
                 ChainEvent::Heartbeat {

@@ -215,8 +215,10 @@ impl Store {
         Ok(out)
     }
 
-    /// The lifecycle of `hash` on `chain`: stored events (`INCLUDED`, `REORGED_OUT`,
-    /// `REINCLUDED`, …) in the order they were written, then the derived `SAFE` and `FINALIZED`
+    /// The lifecycle of `hash` on `chain`: stored events (earlier inclusions, `REORGED_OUT`, …)
+    /// in the order they were written, then the current inclusion (`INCLUDED`, or `REINCLUDED`
+    /// after a reorg; derived from the transaction's row, block time as its time), then the
+    /// derived `SAFE` and `FINALIZED`
     /// moments of the current inclusion, if the transaction has reached them. Empty when the
     /// transaction is unknown.
     ///
@@ -240,6 +242,25 @@ impl Store {
             .iter()
             .map(timeline_entry)
             .collect::<Result<Vec<_>, _>>()?;
+        // The current inclusion is not stored as an event: it is the transaction's row.
+        let current = sqlx::query(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM transaction_events e
+                                      WHERE e.chain_id = t.chain_id AND e.tx_hash = t.hash
+                                        AND e.kind = 'REORGED_OUT')
+                         THEN 'REINCLUDED' ELSE 'INCLUDED' END AS kind,
+                    (extract(epoch FROM b.block_time) * 1000)::bigint AS at_ms,
+                    t.block_height, t.block_hash
+             FROM transactions t
+             JOIN blocks b ON b.chain_id = t.chain_id AND b.height = t.block_height
+             WHERE t.chain_id = $1 AND t.hash = $2",
+        )
+        .bind(chain.as_str())
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = &current {
+            out.push(timeline_entry(row)?);
+        }
         let derived = sqlx::query(
             "WITH tx AS (
                  SELECT t.chain_id, t.block_height, w.safe_height, w.finalized_height

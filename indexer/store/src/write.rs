@@ -76,15 +76,12 @@ struct TxRows {
     status: Vec<&'static str>,
     failure: Vec<Option<String>>,
     extra: Vec<Option<String>>,
-    seq: Vec<i64>,
-    time_ms: Vec<i64>,
 }
 
 impl Pending {
-    fn push_block(&mut self, b: &Block, seq: u64) -> Result<(), StoreError> {
+    fn push_block(&mut self, b: &Block) -> Result<(), StoreError> {
         let height = i64_of(b.block_ref.height, "height")?;
         let time_ms = i64_of(b.timestamp_ms, "timestamp")?;
-        let seq = i64_of(seq, "seq")?;
         self.heights.push(height);
         self.hashes.push(b.block_ref.hash.clone());
         self.parents.push(b.parent_hash.clone());
@@ -109,8 +106,6 @@ impl Pending {
             );
             r.extra
                 .push((!t.extra.is_null()).then(|| t.extra.to_string()));
-            r.seq.push(seq);
-            r.time_ms.push(time_ms);
             let mut push_addr = |a: &str| {
                 self.addr_addresses.push(a.to_owned());
                 self.addr_heights.push(height);
@@ -193,25 +188,6 @@ impl Pending {
             .bind(&r.status)
             .bind(&r.failure)
             .bind(&r.extra)
-            .execute(&mut **db)
-            .await?;
-            // INCLUDED, or REINCLUDED for a transaction an earlier reorg took out.
-            sqlx::query(
-                "INSERT INTO transaction_events (chain_id, tx_hash, kind, block_height, block_hash, seq, occurred_at)
-                 SELECT $1, t.hash,
-                        CASE WHEN EXISTS (SELECT 1 FROM transaction_events e
-                                          WHERE e.chain_id = $1 AND e.tx_hash = t.hash AND e.kind = 'REORGED_OUT')
-                             THEN 'REINCLUDED' ELSE 'INCLUDED' END,
-                        t.h, t.bh, t.seq, to_timestamp(t.ms / 1000.0)
-                 FROM UNNEST($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[])
-                      AS t(hash, h, bh, seq, ms)",
-            )
-            .bind(chain)
-            .bind(&r.hash)
-            .bind(&r.height)
-            .bind(&r.block_hash)
-            .bind(&r.seq)
-            .bind(&r.time_ms)
             .execute(&mut **db)
             .await?;
         }
@@ -307,7 +283,7 @@ impl Store {
                             head: head.clone(),
                         });
                     }
-                    pending.push_block(block, env.seq)?;
+                    pending.push_block(block)?;
                     wm.head = Some(block.block_ref.clone());
                     wm.head_time_ms = Some(block.timestamp_ms);
                 }
@@ -450,6 +426,25 @@ async fn revert(
         .bind(to_h)
         .execute(&mut **db)
         .await?;
+    // The inclusions about to be removed become history: the current inclusion of a
+    // transaction is never stored as an event (it is derived from its row, see `read`), so it
+    // is written here, before the REORGED_OUT event that ends it.
+    sqlx::query(
+        "INSERT INTO transaction_events (chain_id, tx_hash, kind, block_height, block_hash, seq, occurred_at)
+         SELECT $1, t.hash,
+                CASE WHEN EXISTS (SELECT 1 FROM transaction_events e
+                                  WHERE e.chain_id = $1 AND e.tx_hash = t.hash AND e.kind = 'REORGED_OUT')
+                     THEN 'REINCLUDED' ELSE 'INCLUDED' END,
+                t.block_height, t.block_hash, $3, b.block_time
+         FROM transactions t JOIN blocks b ON b.chain_id = t.chain_id AND b.height = t.block_height
+         WHERE t.chain_id = $1 AND t.block_height > $2
+         ORDER BY t.block_height, t.tx_index",
+    )
+    .bind(cid)
+    .bind(to_h)
+    .bind(seq)
+    .execute(&mut **db)
+    .await?;
     let removed = sqlx::query(
         "WITH gone AS (
              DELETE FROM transactions WHERE chain_id = $1 AND block_height > $2

@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chainwatch_bus::InProcessBus;
-use chainwatch_chain_core::test_utils::ScriptedChain;
+use chainwatch_chain_core::test_utils::{Feed, ScriptedChain};
 use chainwatch_consume::{ConsumeConfig, Consumer};
 use chainwatch_ingest::{Ingest, IngestConfig};
 use chainwatch_schema::{ChainEvent, ChainId, Envelope};
@@ -45,13 +45,9 @@ async fn index_until_head(
     let consume_task = tokio::spawn(consumer.run(CancellationToken::new()));
     let id = chain.chain().clone();
     let mut consume_task = consume_task;
-    let mut targets = vec![chain.head_ref()];
-    if reorg_after.is_some() {
-        targets.push(chainwatch_schema::BlockRef::new(0, ""));
-    }
-    for (i, _) in targets.clone().iter().enumerate() {
-        if i == 1 {
-            let (depth, len) = reorg_after.unwrap();
+    // Index to the head; then, if asked, reorg the chain and index to the new head.
+    for reorg in [None, reorg_after] {
+        if let Some((depth, len)) = reorg {
             chain.reorg(depth, len);
         }
         let target = chain.head_ref();
@@ -87,17 +83,7 @@ async fn count(pool: &PgPool, sql: &'static str) -> i64 {
 /// Applies the chain's canonical blocks from scratch: the reference a live index must equal.
 async fn clean_index(chain: &ScriptedChain, store: &Store) {
     let id = chain.chain().clone();
-    let envs: Vec<Envelope> = chain.canonical()[1..]
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            Envelope::new(
-                id.clone(),
-                i as u64 + 1,
-                ChainEvent::Apply { block: b.clone() },
-            )
-        })
-        .collect();
+    let envs = Feed::new(&id).apply_all(&chain.canonical()[1..]);
     store.apply_batch(&id, &envs).await.unwrap();
 }
 
@@ -149,41 +135,6 @@ async fn reorged_index_equals_clean_index(pool: PgPool) {
         count(&pool, "SELECT count(*) FROM transactions t JOIN transaction_events e ON e.tx_hash = t.hash AND e.kind = 'REORGED_OUT'").await,
         0,
         "reorged-out transactions must not remain canonical"
-    );
-}
-
-#[sqlx::test(migrator = "MIGRATOR")]
-async fn replaying_the_stream_changes_nothing(pool: PgPool) {
-    let id: ChainId = "evm:5".parse().unwrap();
-    let chain = ScriptedChain::new(id.clone(), 3);
-    chain.mine(12);
-    let store = Store::from_pool(pool.clone());
-    let envs: Vec<Envelope> = chain.canonical()[1..]
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            Envelope::new(
-                id.clone(),
-                i as u64 + 1,
-                ChainEvent::Apply { block: b.clone() },
-            )
-        })
-        .collect();
-    let first = store.apply_batch(&id, &envs[..8]).await.unwrap();
-    assert_eq!((first.applied, first.skipped, first.txs), (8, 0, 24));
-    let before = store.snapshot(&id).await.unwrap();
-    // Redeliver a prefix and the rest: the prefix is skipped, the rest applied once.
-    let again = store.apply_batch(&id, &envs).await.unwrap();
-    assert_eq!((again.applied, again.skipped), (4, 8));
-    let replay = store.apply_batch(&id, &envs).await.unwrap();
-    assert_eq!((replay.applied, replay.skipped, replay.txs), (0, 12, 0));
-    let after = store.snapshot(&id).await.unwrap();
-    // 4 more blocks, 4 × 3 transactions, each with a sender and a recipient row.
-    assert_eq!(after.len(), before.len() + 4 + 4 * 3 + 4 * 3 * 2);
-    assert_eq!(count(&pool, "SELECT count(*) FROM transactions").await, 36);
-    assert_eq!(
-        count(&pool, "SELECT count(*) FROM transaction_events").await,
-        36
     );
 }
 

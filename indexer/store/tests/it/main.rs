@@ -4,8 +4,8 @@
 mod reads;
 mod replay;
 
-use chainwatch_chain_core::test_utils::ScriptedChain;
-use chainwatch_schema::{Block, ChainEvent, ChainId, Envelope, ProviderHead};
+use chainwatch_chain_core::test_utils::{Feed, ScriptedChain};
+use chainwatch_schema::{Block, ChainId, ProviderHead};
 use chainwatch_store::Store;
 use sqlx::PgPool;
 
@@ -24,52 +24,6 @@ const TABLES: [&str; 9] = [
 
 fn chain_id(s: &str) -> ChainId {
     s.parse().unwrap()
-}
-
-/// Builds one chain's envelope stream with consecutive `seq` numbers starting at 1.
-struct Feed {
-    chain: ChainId,
-    seq: u64,
-}
-
-impl Feed {
-    fn new(chain: &ChainId) -> Self {
-        Self {
-            chain: chain.clone(),
-            seq: 0,
-        }
-    }
-
-    fn env(&mut self, event: ChainEvent) -> Envelope {
-        self.seq += 1;
-        Envelope::new(self.chain.clone(), self.seq, event)
-    }
-
-    fn apply_all(&mut self, blocks: &[Block]) -> Vec<Envelope> {
-        blocks
-            .iter()
-            .map(|b| self.env(ChainEvent::Apply { block: b.clone() }))
-            .collect()
-    }
-
-    fn finality(&mut self, safe: &Block, finalized: &Block) -> Envelope {
-        self.env(ChainEvent::Finality {
-            safe: Some(safe.block_ref.clone()),
-            finalized: Some(finalized.block_ref.clone()),
-        })
-    }
-
-    fn revert(&mut self, to: &Block, from: &Block, new_head: &Block) -> Envelope {
-        self.env(ChainEvent::Revert {
-            to: to.block_ref.clone(),
-            from: from.block_ref.clone(),
-            new_head: new_head.block_ref.clone(),
-        })
-    }
-
-    fn heartbeat(&mut self, at_ms: u64, heads: Vec<ProviderHead>) -> Envelope {
-        self.env(ChainEvent::Heartbeat { at_ms, heads })
-    }
 }
 
 /// A scripted chain with `n` mined blocks (plus genesis) of four transactions each; the fourth
