@@ -45,10 +45,10 @@ CREATE TABLE transactions (
     status       TEXT NOT NULL,
     failure      JSONB,
     extra        JSONB,
-    PRIMARY KEY (chain_id, hash)
+    -- Hash first: serves lookups by (chain, hash) and by hash across chains with one index.
+    PRIMARY KEY (hash, chain_id)
 );
 CREATE INDEX transactions_block ON transactions (chain_id, block_height, tx_index);
-CREATE INDEX transactions_hash ON transactions (hash);
 COMMENT ON TABLE transactions IS 'Transactions of canonical blocks. Finality is derived from block_height and the watermarks, so it is not stored per row.';
 COMMENT ON COLUMN transactions.chain_id IS 'Chain of the transaction.';
 COMMENT ON COLUMN transactions.hash IS 'Transaction hash (Solana: first signature; Sui: digest).';
@@ -70,9 +70,10 @@ CREATE TABLE address_transactions (
     block_height BIGINT NOT NULL,
     tx_index     INTEGER NOT NULL,
     tx_hash      TEXT NOT NULL,
+    -- Reverts find rows through the removed transactions (address, height, index), so no
+    -- second index on height is needed.
     PRIMARY KEY (chain_id, address, block_height, tx_index)
 );
-CREATE INDEX address_transactions_height ON address_transactions (chain_id, block_height);
 COMMENT ON TABLE address_transactions IS 'Which addresses each canonical transaction touches (sender and recipient), for queries by address.';
 COMMENT ON COLUMN address_transactions.chain_id IS 'Chain of the transaction.';
 COMMENT ON COLUMN address_transactions.address IS 'An address the transaction touches.';

@@ -125,12 +125,12 @@ impl<S: Subscriber> Consumer<S> {
 
     /// Applies one batch: per chain, in order, each chain in its own DB transaction.
     async fn apply(&mut self, batch: &[Delivery]) -> Result<(), ConsumeError> {
-        let mut by_chain: HashMap<&ChainId, Vec<Envelope>> = HashMap::new();
+        let mut by_chain: HashMap<&ChainId, Vec<&Envelope>> = HashMap::new();
         for d in batch {
             by_chain
                 .entry(&d.envelope.chain)
                 .or_default()
-                .push(d.envelope.clone());
+                .push(&d.envelope);
         }
         for (chain, envs) in by_chain {
             // Split very large batches by transaction count to bound memory and statement size.

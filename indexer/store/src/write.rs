@@ -1,5 +1,7 @@
 //! The consumer's writes: envelopes applied atomically with the chain's watermark.
 
+use std::borrow::Borrow;
+
 use chainwatch_schema::{Block, BlockRef, ChainEvent, ChainId, Envelope, ProviderHead};
 use sqlx::{Postgres, Row, Transaction as DbTx};
 use tracing::{debug, info};
@@ -47,57 +49,59 @@ fn i64_of(v: u64, what: &str) -> Result<i64, StoreError> {
 }
 
 /// Rows of applied blocks waiting to be written in one statement per table.
+/// Strings are borrowed from the envelopes being applied: a batch of 200,000 transactions
+/// allocates no per-row copies.
 #[derive(Default)]
-struct Pending {
+struct Pending<'a> {
     heights: Vec<i64>,
-    hashes: Vec<String>,
-    parents: Vec<String>,
+    hashes: Vec<&'a str>,
+    parents: Vec<&'a str>,
     times_ms: Vec<i64>,
     tx_counts: Vec<i32>,
-    tx: TxRows,
-    addr_addresses: Vec<String>,
+    tx: TxRows<'a>,
+    addr_addresses: Vec<&'a str>,
     addr_heights: Vec<i64>,
     addr_indexes: Vec<i32>,
-    addr_hashes: Vec<String>,
+    addr_hashes: Vec<&'a str>,
     finality: Vec<(&'static str, BlockRef)>,
 }
 
 #[derive(Default)]
-struct TxRows {
-    hash: Vec<String>,
+struct TxRows<'a> {
+    hash: Vec<&'a str>,
     height: Vec<i64>,
-    block_hash: Vec<String>,
+    block_hash: Vec<&'a str>,
     index: Vec<i32>,
-    sender: Vec<Option<String>>,
-    recipient: Vec<Option<String>>,
+    sender: Vec<Option<&'a str>>,
+    recipient: Vec<Option<&'a str>>,
     nonce: Vec<Option<String>>,
-    value: Vec<Option<String>>,
-    fee: Vec<Option<String>>,
+    value: Vec<Option<&'a str>>,
+    fee: Vec<Option<&'a str>>,
     status: Vec<&'static str>,
     failure: Vec<Option<String>>,
     extra: Vec<Option<String>>,
 }
 
-impl Pending {
-    fn push_block(&mut self, b: &Block) -> Result<(), StoreError> {
+impl<'a> Pending<'a> {
+    fn push_block(&mut self, b: &'a Block) -> Result<(), StoreError> {
         let height = i64_of(b.block_ref.height, "height")?;
         let time_ms = i64_of(b.timestamp_ms, "timestamp")?;
         self.heights.push(height);
-        self.hashes.push(b.block_ref.hash.clone());
-        self.parents.push(b.parent_hash.clone());
+        self.hashes.push(&b.block_ref.hash);
+        self.parents.push(&b.parent_hash);
         self.times_ms.push(time_ms);
         self.tx_counts.push(b.txs.len() as i32);
         for t in &b.txs {
             let r = &mut self.tx;
-            r.hash.push(t.hash.clone());
+            r.hash.push(&t.hash);
             r.height.push(height);
-            r.block_hash.push(b.block_ref.hash.clone());
+            r.block_hash.push(&b.block_ref.hash);
             r.index.push(t.index as i32);
-            r.sender.push(t.sender.clone());
-            r.recipient.push(t.to.clone());
+            r.sender.push(t.sender.as_deref());
+            r.recipient.push(t.to.as_deref());
             r.nonce.push(t.nonce.map(|n| n.to_string()));
-            r.value.push(t.value.clone());
-            r.fee.push(t.fee.clone());
+            r.value.push(t.value.as_deref());
+            r.fee.push(t.fee.as_deref());
             r.status.push(t.status.as_str());
             r.failure.push(
                 t.failure
@@ -106,11 +110,11 @@ impl Pending {
             );
             r.extra
                 .push((!t.extra.is_null()).then(|| t.extra.to_string()));
-            let mut push_addr = |a: &str| {
-                self.addr_addresses.push(a.to_owned());
+            let mut push_addr = |a: &'a str| {
+                self.addr_addresses.push(a);
                 self.addr_heights.push(height);
                 self.addr_indexes.push(t.index as i32);
-                self.addr_hashes.push(t.hash.clone());
+                self.addr_hashes.push(&t.hash);
             };
             if let Some(s) = &t.sender {
                 push_addr(s);
@@ -168,7 +172,7 @@ impl Pending {
                  FROM UNNEST($2::text[], $3::bigint[], $4::text[], $5::int[], $6::text[], $7::text[],
                              $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
                       AS t(hash, h, bh, i, s, r, n, v, f, st, fl, ex)
-                 ON CONFLICT (chain_id, hash) DO UPDATE SET
+                 ON CONFLICT (hash, chain_id) DO UPDATE SET
                      block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash,
                      tx_index = EXCLUDED.tx_index, sender = EXCLUDED.sender,
                      recipient = EXCLUDED.recipient, nonce = EXCLUDED.nonce, value = EXCLUDED.value,
@@ -239,10 +243,10 @@ impl Store {
 
     /// Applies `envelopes` of one chain, in order, in one DB transaction with the watermark.
     /// Envelopes at or below the watermark's `seq` are skipped. On error nothing is written.
-    pub async fn apply_batch(
+    pub async fn apply_batch<E: Borrow<Envelope>>(
         &self,
         chain: &ChainId,
-        envelopes: &[Envelope],
+        envelopes: &[E],
     ) -> Result<BatchOutcome, StoreError> {
         let cid = chain.as_str();
         let mut db = self.pool.begin().await?;
@@ -267,6 +271,7 @@ impl Store {
         let mut pending = Pending::default();
 
         for env in envelopes {
+            let env: &Envelope = env.borrow();
             if env.seq <= wm.seq {
                 out.skipped += 1;
                 continue;
@@ -421,11 +426,16 @@ async fn revert(
             head: BlockRef::new(to.height, stored),
         });
     }
-    sqlx::query("DELETE FROM address_transactions WHERE chain_id = $1 AND block_height > $2")
-        .bind(cid)
-        .bind(to_h)
-        .execute(&mut **db)
-        .await?;
+    sqlx::query(
+        "DELETE FROM address_transactions a USING transactions t
+         WHERE t.chain_id = $1 AND t.block_height > $2
+           AND a.chain_id = $1 AND a.address IN (t.sender, t.recipient)
+           AND a.block_height = t.block_height AND a.tx_index = t.tx_index",
+    )
+    .bind(cid)
+    .bind(to_h)
+    .execute(&mut **db)
+    .await?;
     // The inclusions about to be removed become history: the current inclusion of a
     // transaction is never stored as an event (it is derived from its row, see `read`), so it
     // is written here, before the REORGED_OUT event that ends it.
