@@ -69,17 +69,15 @@ CREATE TABLE address_transactions (
     address      TEXT NOT NULL,
     block_height BIGINT NOT NULL,
     tx_index     INTEGER NOT NULL,
-    tx_hash      TEXT NOT NULL,
     -- Reverts find rows through the removed transactions (address, height, index), so no
     -- second index on height is needed.
     PRIMARY KEY (chain_id, address, block_height, tx_index)
 );
-COMMENT ON TABLE address_transactions IS 'Which addresses each canonical transaction touches (sender and recipient), for queries by address.';
+COMMENT ON TABLE address_transactions IS 'Which addresses each canonical transaction touches (sender and recipient), for queries by address. Narrow on purpose: it holds two rows per transaction.';
 COMMENT ON COLUMN address_transactions.chain_id IS 'Chain of the transaction.';
 COMMENT ON COLUMN address_transactions.address IS 'An address the transaction touches.';
 COMMENT ON COLUMN address_transactions.block_height IS 'Height of the including block (newest first in queries).';
-COMMENT ON COLUMN address_transactions.tx_index IS 'Position within the block.';
-COMMENT ON COLUMN address_transactions.tx_hash IS 'The transaction.';
+COMMENT ON COLUMN address_transactions.tx_index IS 'Position within the block; with block_height it names the transaction (join transactions on chain_id, block_height, tx_index).';
 
 CREATE TABLE transaction_events (
     id           BIGSERIAL PRIMARY KEY,

@@ -6,7 +6,8 @@
 //! Run with `scripts/bench-backfill.sh`, which starts anvil and fills it with
 //! `shared/bench/gen_chain.py`. Environment: `BENCH_RPC` (default `http://127.0.0.1:8545`),
 //! `DATABASE_URL` (a server where the database `chainwatch_bench` may be re-created),
-//! `BENCH_CONCURRENCY` (default 8).
+//! `BENCH_CONCURRENCY` (default 8), `BENCH_BUS_CAPACITY` (64, as `dev`), `BENCH_MAX_BATCH_TXS`
+//! (the consumer's default).
 
 use std::{
     sync::Arc,
@@ -68,6 +69,49 @@ async fn bare_fetch(url: &str, head: u64, concurrency: usize) -> (f64, u64) {
     (started.elapsed().as_secs_f64(), txs)
 }
 
+/// CPU seconds (user + system) used so far by every process whose command name is `comm`.
+fn cpu_seconds_of(comm: &str) -> f64 {
+    let tick = 100.0; // USER_HZ on Linux
+    let mut total = 0.0;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    for entry in dir.flatten() {
+        let path = entry.path();
+        let Ok(name) = std::fs::read_to_string(path.join("comm")) else {
+            continue;
+        };
+        if name.trim() != comm {
+            continue;
+        }
+        if let Ok(stat) = std::fs::read_to_string(path.join("stat"))
+            && let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r)
+        {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+                + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            total += ticks / tick;
+        }
+    }
+    total
+}
+
+/// CPU seconds of (this process, postgres, anvil).
+fn cpu_split() -> [f64; 3] {
+    let me = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_owned();
+            let f: Vec<f64> = rest
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            Some((f.get(10)? + f.get(11)?) / 100.0)
+        })
+        .unwrap_or(0.0);
+    [me, cpu_seconds_of("postgres"), cpu_seconds_of("anvil")]
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -95,7 +139,20 @@ async fn full_backfill(url: &str, store: Store, head: u64, concurrency: usize) -
             .await
             .unwrap(),
     );
-    let (publisher, subscriber) = InProcessBus::channel(64);
+    let env_usize = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (publisher, subscriber) = InProcessBus::channel(env_usize("BENCH_BUS_CAPACITY", 64));
+    let consume_cfg = ConsumeConfig {
+        max_batch_txs: env_usize(
+            "BENCH_MAX_BATCH_TXS",
+            ConsumeConfig::default().max_batch_txs,
+        ),
+        ..ConsumeConfig::default()
+    };
     let cfg = IngestConfig {
         start_height: Some(0),
         stop_at: Some(head),
@@ -105,9 +162,8 @@ async fn full_backfill(url: &str, store: Store, head: u64, concurrency: usize) -
         ..IngestConfig::default()
     };
     let started = Instant::now();
-    let consumer = tokio::spawn(
-        Consumer::new(store, subscriber, ConsumeConfig::default()).run(CancellationToken::new()),
-    );
+    let consumer =
+        tokio::spawn(Consumer::new(store, subscriber, consume_cfg).run(CancellationToken::new()));
     let ingest = Ingest::new(adapter, Arc::new(publisher), cfg);
     ingest
         .run(None, CancellationToken::new())
@@ -137,10 +193,14 @@ async fn main() {
     let head = u64::from_str_radix(head.result.trim_start_matches("0x"), 16).unwrap();
     eprintln!("bench: {url}, blocks 0..={head}, concurrency {concurrency}");
 
+    let c0 = cpu_split();
     let (bare1, txs) = bare_fetch(&url, head, concurrency).await;
+    let c1 = cpu_split();
     let rss_bare = peak_rss_mib();
     let db = TempDatabase::create("bench").await.expect("bench database");
+    let c2 = cpu_split();
     let (full, blocks, full_txs) = full_backfill(&url, db.store.clone(), head, concurrency).await;
+    let c3 = cpu_split();
     let rss_full = peak_rss_mib();
     let (bare2, _) = bare_fetch(&url, head, concurrency).await;
 
@@ -174,6 +234,12 @@ async fn main() {
         txs as f64 / full
     );
     println!("  ratio full/bare : {:.2}", bare / full);
+    let d = |a: [f64; 3], b: [f64; 3]| [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+    let (cb, cf) = (d(c0, c1), d(c2, c3));
+    println!(
+        "  CPU seconds     : bare: bench {:.1}, postgres {:.1}, anvil {:.1} | full: chainwatch {:.1}, postgres {:.1}, anvil {:.1}",
+        cb[0], cb[1], cb[2], cf[0], cf[1], cf[2]
+    );
     println!(
         "  peak RSS        : {rss_bare:.0} MiB after bare fetch, {rss_full:.0} MiB after full backfill"
     );

@@ -21,7 +21,7 @@ impl Store {
                  FROM transactions WHERE chain_id = $1
                  UNION ALL
                  SELECT 3, block_height, tx_index, address,
-                        concat_ws('|', 'addr', address, block_height, tx_index, tx_hash)
+                        concat_ws('|', 'addr', address, block_height, tx_index)
                  FROM address_transactions WHERE chain_id = $1
              ) s ORDER BY t, h, i, k",
         )

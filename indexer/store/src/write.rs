@@ -62,7 +62,6 @@ struct Pending<'a> {
     addr_addresses: Vec<&'a str>,
     addr_heights: Vec<i64>,
     addr_indexes: Vec<i32>,
-    addr_hashes: Vec<&'a str>,
     finality: Vec<(&'static str, BlockRef)>,
 }
 
@@ -114,7 +113,6 @@ impl<'a> Pending<'a> {
                 self.addr_addresses.push(a);
                 self.addr_heights.push(height);
                 self.addr_indexes.push(t.index as i32);
-                self.addr_hashes.push(&t.hash);
             };
             if let Some(s) = &t.sender {
                 push_addr(s);
@@ -144,7 +142,7 @@ impl<'a> Pending<'a> {
         let counts = (
             self.heights.len(),
             self.tx.hash.len(),
-            self.addr_hashes.len(),
+            self.addr_heights.len(),
         );
         if !self.heights.is_empty() {
             sqlx::query(
@@ -195,18 +193,16 @@ impl<'a> Pending<'a> {
             .execute(&mut **db)
             .await?;
         }
-        if !self.addr_hashes.is_empty() {
+        if !self.addr_heights.is_empty() {
             sqlx::query(
-                "INSERT INTO address_transactions (chain_id, address, block_height, tx_index, tx_hash)
-                 SELECT $1, a, h, i, hash FROM UNNEST($2::text[], $3::bigint[], $4::int[], $5::text[])
-                      AS t(a, h, i, hash)
+                "INSERT INTO address_transactions (chain_id, address, block_height, tx_index)
+                 SELECT $1, a, h, i FROM UNNEST($2::text[], $3::bigint[], $4::int[]) AS t(a, h, i)
                  ON CONFLICT DO NOTHING",
             )
             .bind(chain)
             .bind(&self.addr_addresses)
             .bind(&self.addr_heights)
             .bind(&self.addr_indexes)
-            .bind(&self.addr_hashes)
             .execute(&mut **db)
             .await?;
         }
