@@ -4,6 +4,7 @@
 
 mod config_errors;
 mod failover;
+mod migrate;
 mod reorg;
 mod status;
 mod support;
