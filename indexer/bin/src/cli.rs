@@ -53,6 +53,39 @@ pub(crate) enum Command {
     Dev(DevArgs),
     /// Applies pending database migrations and exits. Safe to run again.
     Migrate(DatabaseArgs),
+    /// Serves the GraphQL API alone (read-only) over an existing database.
+    Serve(ServeArgs),
+    /// Turns raw RPC JSON into chainwatch's normalized JSON, offline. EVM: a block from
+    /// `eth_getBlockByNumber(…, true)` plus its receipts (`eth_getBlockReceipts`). Files may hold
+    /// the bare `result` or the whole JSON-RPC response.
+    Decode(DecodeArgs),
+}
+
+/// `chainwatch serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+
+    /// Address the API listens on (GraphQL at /graphql, /healthz, /readyz).
+    #[arg(long, env = "CHAINWATCH_LISTEN", value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+}
+
+/// `chainwatch decode`.
+#[derive(Debug, Args)]
+pub(crate) struct DecodeArgs {
+    /// The chain the data comes from, e.g. `evm:1`.
+    #[arg(long, value_name = "ID")]
+    pub(crate) chain: String,
+
+    /// The block file.
+    #[arg(value_name = "BLOCK_FILE")]
+    pub(crate) block: std::path::PathBuf,
+
+    /// EVM: the block's receipts file (an array index-aligned with the block's transactions).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) receipts: Option<std::path::PathBuf>,
 }
 
 /// Chains given on the command line.

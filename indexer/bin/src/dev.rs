@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 use crate::{
-    cli::DevArgs,
+    cli::{DevArgs, ServeArgs},
     config::{ChainSection, Config, ConfigError},
     database_url, registry,
 };
@@ -28,17 +28,7 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     }
     let chains = cfg.chains(registry::FAMILIES)?;
     let url = database_url(args.database.database_url.as_deref(), &cfg)?;
-    let listen = args
-        .listen
-        .clone()
-        .or_else(|| cfg.api.listen.clone())
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listen_addr: std::net::SocketAddr = listen.parse().map_err(|_| {
-        ConfigError(format!(
-            "--listen {listen}: expected HOST:PORT, e.g. 127.0.0.1:8080"
-        ))
-    })?;
-
+    let listen_addr = listen_addr(args.listen.as_deref(), &cfg)?;
     let store = Store::connect(&url, cfg.database.max_connections.unwrap_or(16)).await?;
     store.migrate().await?;
 
@@ -112,6 +102,44 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     served.context("API server failed")?;
     info!(target: TRACE_TARGET, blocks = stats.blocks, txs = stats.txs, reverts = stats.reverts, "stopped cleanly");
     outcome
+}
+
+/// `chainwatch serve`: the read-only API over an existing database, until SIGINT/SIGTERM.
+pub(crate) async fn serve(cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
+    let url = database_url(args.database.database_url.as_deref(), &cfg)?;
+    let listen_addr = listen_addr(args.listen.as_deref(), &cfg)?;
+    let store = Store::connect_read_only(&url, cfg.database.max_connections.unwrap_or(8)).await?;
+    let known_chains = cfg.chains.keys().filter_map(|k| k.parse().ok()).collect();
+    let listener = tokio::net::TcpListener::bind(listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on {listen_addr}"))?;
+    let router = chainwatch_api::router(
+        store,
+        chainwatch_api::ApiConfig {
+            known_chains,
+            ..Default::default()
+        },
+    );
+    let cancel = CancellationToken::new();
+    let server = tokio::spawn(chainwatch_api::serve(listener, router, cancel.clone()));
+    info!(target: TRACE_TARGET, graphql = %format!("http://{listen_addr}/graphql"), "API listening");
+    shutdown_signal().await;
+    cancel.cancel();
+    server.await.context("API task panicked")??;
+    Ok(())
+}
+
+/// The API address from the flag/env, else the config file, else 127.0.0.1:8080.
+fn listen_addr(flag: Option<&str>, cfg: &Config) -> Result<std::net::SocketAddr, ConfigError> {
+    let listen = flag
+        .map(str::to_owned)
+        .or_else(|| cfg.api.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    listen.parse().map_err(|_| {
+        ConfigError(format!(
+            "--listen {listen}: expected HOST:PORT, e.g. 127.0.0.1:8080"
+        ))
+    })
 }
 
 /// Waits for ingest tasks; a chain whose ingest fails is logged and the others go on. Returns

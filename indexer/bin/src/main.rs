@@ -7,6 +7,7 @@
 mod cli;
 mod config;
 mod dev;
+mod offline;
 mod registry;
 
 use std::process::ExitCode;
@@ -51,6 +52,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = load_config(&cli)?;
     match cli.command {
         Command::Dev(args) => dev::run(cfg, args).await,
+        Command::Serve(args) => dev::serve(cfg, args).await,
+        Command::Decode(args) => offline::decode(&args),
         Command::Migrate(args) => {
             let url = database_url(args.database_url.as_deref(), &cfg)?;
             let store = chainwatch_store::Store::connect(&url, 2).await?;

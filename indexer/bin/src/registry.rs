@@ -42,3 +42,24 @@ pub(crate) async fn connect(
         )),
     }
 }
+
+/// Decodes raw RPC JSON of `chain` into a normalized block, offline (`chainwatch decode`).
+pub(crate) fn decode(
+    chain: &ChainId,
+    block: &[u8],
+    receipts: Option<&[u8]>,
+) -> Result<chainwatch_schema::Block, String> {
+    match chain.family() {
+        #[cfg(feature = "evm")]
+        "evm" => {
+            let receipts =
+                receipts.ok_or("EVM blocks need --receipts FILE (eth_getBlockReceipts)")?;
+            chainwatch_chain_evm::normalize_block(chain, block, receipts)
+                .map_err(|e| format!("{}", chainwatch_chain_core::ErrorChain(&e)))
+        }
+        other => Err(format!(
+            "chain family `{other}` is not supported by this build (supported: {})",
+            FAMILIES.join(", ")
+        )),
+    }
+}

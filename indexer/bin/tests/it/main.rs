@@ -3,8 +3,10 @@
 //! it wrote with SQL and GraphQL.
 
 mod config_errors;
+mod decode;
 mod failover;
 mod migrate;
 mod reorg;
+mod serve;
 mod status;
 mod support;
