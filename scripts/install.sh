@@ -104,6 +104,27 @@ install_anvil() {
   "$bin" --version | head -n 1 >&2
 }
 
+# The `jsonschema` package for python3, used by schema/contract/decode.py and the
+# chainwatch-schema integration tests. pip (into the user site when not root) only when the
+# import fails; Debian's python3-jsonschema when pip cannot (no pip, PEP 668).
+install_python_jsonschema() {
+  command -v python3 >/dev/null 2>&1 || cw_apt_install python3
+  local check='import jsonschema, jsonschema.validators as v; v.Draft202012Validator'
+  if python3 -c "$check" 2>/dev/null; then
+    cw_log "python3 jsonschema present: $(python3 -c 'import importlib.metadata as m; print(m.version("jsonschema"))')"
+    return 0
+  fi
+  local user=()
+  # Not root and not in a virtualenv: install into the user site.
+  if [ "$(id -u)" -ne 0 ] && python3 -c 'import sys; sys.exit(sys.prefix != sys.base_prefix)'; then
+    user=(--user)
+  fi
+  cw_log "pip: installing jsonschema for $(command -v python3)"
+  python3 -m pip install --quiet --disable-pip-version-check "${user[@]}" 'jsonschema>=4' ||
+    cw_apt_install python3-jsonschema
+  python3 -c "$check" || cw_die "python3 cannot import jsonschema (>= 4) after installing it"
+}
+
 # Prints a database URL with any password hidden.
 cw_redact_url() {
   printf '%s\n' "$1" | sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#'
