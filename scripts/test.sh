@@ -19,6 +19,25 @@ preflight() {
 cw_step "preflight (tools, postgres)" preflight
 cw_step "cargo fmt --all --check" cargo fmt --all --check
 cw_step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
-cw_step "cargo nextest run --profile ci" cargo nextest run --workspace --locked --profile ci "$@"
-cw_step "cargo test --doc" cargo test --doc --workspace --locked
+# Test output is also kept in target/ so that the totals can be printed as the last line.
+mkdir -p "$CW_ROOT/target"
+CW_TEST_LOG="$CW_ROOT/target/test-output.log"
+: >"$CW_TEST_LOG"
+run_logged() { "$@" 2>&1 | tee -a "$CW_TEST_LOG"; }
+cw_step "cargo nextest run --profile ci" run_logged cargo nextest run --workspace --locked --profile ci "$@"
+cw_step "cargo test --doc" run_logged cargo test --doc --workspace --locked
 cw_log "junit report: $CW_ROOT/target/nextest/ci/junit.xml"
+
+# Totals over nextest and the doctests, e.g. `tests: 149 passed, 0 failed`, written for .ci/run
+# (which prints it last) and printed here when run by hand.
+python3 - "$CW_TEST_LOG" >"$CW_ROOT/target/test-totals" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+passed = failed = 0
+for m in re.finditer(r"Summary \[[^]]*\] +\d+ tests? run: (\d+) passed(?:, (\d+) failed)?", text):
+    passed += int(m.group(1)); failed += int(m.group(2) or 0)
+for m in re.finditer(r"test result: \w+\. (\d+) passed; (\d+) failed", text):
+    passed += int(m.group(1)); failed += int(m.group(2))
+print(f"tests: {passed} passed, {failed} failed")
+PY
+[ -n "${CW_CI_RUN:-}" ] || cat "$CW_ROOT/target/test-totals"
