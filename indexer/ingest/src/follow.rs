@@ -9,12 +9,36 @@ use std::{
 
 use chainwatch_bus::{BusError, Publisher};
 use chainwatch_chain_core::{Backoff, ErrorChain, FetchError};
-use chainwatch_schema::{Block, BlockRef, ChainEvent, ChainId, Envelope, Finality};
+use chainwatch_schema::{Block, BlockRef, ChainEvent, ChainId, Envelope, Finality, ProviderHead};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::{ChainAdapter, TRACE_TARGET, progress::Progress};
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reads every provider's head every `every` and shares the latest answer.
+async fn poll_provider_heads(
+    adapter: Arc<dyn ChainAdapter>,
+    tx: tokio::sync::watch::Sender<Option<(u64, Vec<ProviderHead>)>>,
+    every: Duration,
+) {
+    loop {
+        let heads = adapter.provider_heads().await;
+        if tx.send(Some((now_ms(), heads))).is_err() {
+            return;
+        }
+        tokio::time::sleep(every).await;
+    }
+}
 
 /// Shortest time between two heartbeats.
 const HEARTBEAT_MIN_SPACING: Duration = Duration::from_secs(1);
@@ -124,6 +148,10 @@ struct State {
     safe: Option<BlockRef>,
     finalized: Option<BlockRef>,
     last_heartbeat: Option<Instant>,
+    /// `at_ms` of the last published heartbeat.
+    last_heartbeat_at_ms: u64,
+    /// The latest provider heads, read by a background poller (`at_ms`, heads).
+    heads: tokio::sync::watch::Receiver<Option<(u64, Vec<ProviderHead>)>>,
     /// Best provider head in the last heartbeat.
     heartbeat_head: Option<u64>,
     /// Latest head seen by polling.
@@ -182,6 +210,18 @@ impl Ingest {
         cancel: &CancellationToken,
     ) -> Result<(), IngestError> {
         let window = self.adapter.finality_model().window().max(1) as usize;
+        // Provider heads are read in the background: a hanging provider must not stall ingest
+        // for its request timeout at every heartbeat.
+        let (heads_tx, heads) = tokio::sync::watch::channel(None);
+        let poll_every = self.cfg.poll_interval.clamp(
+            HEARTBEAT_MIN_SPACING,
+            self.cfg.heartbeat_interval.max(HEARTBEAT_MIN_SPACING),
+        );
+        let _poller = AbortOnDrop(tokio::spawn(poll_provider_heads(
+            self.adapter.clone(),
+            heads_tx,
+            poll_every,
+        )));
         let mut st = State {
             seq: 0,
             recent: VecDeque::new(),
@@ -190,6 +230,8 @@ impl Ingest {
             safe: None,
             finalized: None,
             last_heartbeat: None,
+            last_heartbeat_at_ms: 0,
+            heads,
             heartbeat_head: None,
             latest_seen: None,
         };
@@ -446,22 +488,20 @@ impl Ingest {
                     || (head_moved && t.elapsed() >= HEARTBEAT_MIN_SPACING)
             }
         };
-        if due {
-            let heads = self.adapter.provider_heads().await;
+        let snapshot = st.heads.borrow().clone();
+        if due
+            && let Some((at_ms, heads)) = snapshot
+            && at_ms > st.last_heartbeat_at_ms
+        {
             st.last_heartbeat = Some(Instant::now());
+            st.last_heartbeat_at_ms = at_ms;
             st.heartbeat_head = heads
                 .iter()
                 .filter_map(|h| h.height)
                 .max()
                 .or(st.latest_seen);
-            self.publish(
-                st,
-                ChainEvent::Heartbeat {
-                    at_ms: now_ms(),
-                    heads,
-                },
-            )
-            .await?;
+            self.publish(st, ChainEvent::Heartbeat { at_ms, heads })
+                .await?;
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chainwatch_bus::{InProcessBus, InProcessSubscriber, Subscriber};
-use chainwatch_chain_core::test_utils::ScriptedChain;
+use chainwatch_chain_core::{ChainAdapter, test_utils::ScriptedChain};
 use chainwatch_ingest::{Ingest, IngestConfig, IngestError, Resume};
 use chainwatch_schema::{BlockRef, ChainEvent, Envelope};
 use tokio_util::sync::CancellationToken;
@@ -242,4 +242,64 @@ async fn stop_at_ends_a_bounded_backfill() {
         seen.extend(b.into_iter().map(|d| d.envelope));
     }
     assert_eq!(applied(&seen).last().map(|b| b.height), Some(25));
+}
+
+/// A chain whose providers never answer a head request.
+#[derive(Debug)]
+struct HangingHeads(ScriptedChain);
+
+#[async_trait::async_trait]
+impl ChainAdapter for HangingHeads {
+    fn chain(&self) -> &chainwatch_schema::ChainId {
+        self.0.chain()
+    }
+    fn finality_model(&self) -> chainwatch_chain_core::FinalityModel {
+        self.0.finality_model()
+    }
+    async fn head(
+        &self,
+        at: chainwatch_schema::Finality,
+    ) -> Result<Option<BlockRef>, chainwatch_chain_core::FetchError> {
+        self.0.head(at).await
+    }
+    async fn block(
+        &self,
+        height: u64,
+    ) -> Result<Option<chainwatch_schema::Block>, chainwatch_chain_core::FetchError> {
+        self.0.block(height).await
+    }
+    async fn block_ref(
+        &self,
+        height: u64,
+    ) -> Result<Option<BlockRef>, chainwatch_chain_core::FetchError> {
+        self.0.block_ref(height).await
+    }
+    async fn provider_heads(&self) -> Vec<chainwatch_schema::ProviderHead> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn hanging_provider_heads_do_not_stall_ingest() {
+    let inner = ScriptedChain::new("evm:1".parse().unwrap(), 1);
+    inner.mine(30);
+    let chain = Arc::new(HangingHeads(inner));
+    let cfg = IngestConfig {
+        heartbeat_interval: Duration::from_millis(1),
+        ..cfg()
+    };
+    let (publisher, mut sub) = InProcessBus::channel(64);
+    let cancel = CancellationToken::new();
+    let ingest = Ingest::new(chain, Arc::new(publisher), cfg);
+    let c = cancel.clone();
+    let task = tokio::spawn(async move { ingest.run(None, c).await });
+    let mut seen = Vec::new();
+    collect_until(&mut sub, &mut seen, |s| applied(s).len() == 30).await;
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e.event, ChainEvent::Heartbeat { .. }))
+    );
 }
