@@ -23,6 +23,7 @@ const TRACE_TARGET: &str = "chainwatch::bin::dev";
 
 /// Runs until SIGINT/SIGTERM or a fatal error of the consumer or API.
 pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
+    let metrics = crate::telemetry::install()?;
     for spec in &args.chains.chains {
         cfg.add_chain_flag(spec)?;
     }
@@ -51,7 +52,7 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let api_store = Store::connect_read_only(&url, 8).await?;
-    let router = chainwatch_api::router(api_store, api_cfg);
+    let router = crate::telemetry::route(chainwatch_api::router(api_store, api_cfg), metrics);
     let api_cancel = CancellationToken::new();
     let api = tokio::spawn(chainwatch_api::serve(listener, router, api_cancel.clone()));
     info!(target: TRACE_TARGET, graphql = %format!("http://{listen_addr}/graphql"), "API listening");
@@ -106,6 +107,7 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
 
 /// `chainwatch serve`: the read-only API over an existing database, until SIGINT/SIGTERM.
 pub(crate) async fn serve(cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
+    let metrics = crate::telemetry::install()?;
     let url = database_url(args.database.database_url.as_deref(), &cfg)?;
     let listen_addr = listen_addr(args.listen.as_deref(), &cfg)?;
     let store = Store::connect_read_only(&url, cfg.database.max_connections.unwrap_or(8)).await?;
@@ -113,12 +115,15 @@ pub(crate) async fn serve(cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen_addr)
         .await
         .with_context(|| format!("cannot listen on {listen_addr}"))?;
-    let router = chainwatch_api::router(
-        store,
-        chainwatch_api::ApiConfig {
-            known_chains,
-            ..Default::default()
-        },
+    let router = crate::telemetry::route(
+        chainwatch_api::router(
+            store,
+            chainwatch_api::ApiConfig {
+                known_chains,
+                ..Default::default()
+            },
+        ),
+        metrics,
     );
     let cancel = CancellationToken::new();
     let server = tokio::spawn(chainwatch_api::serve(listener, router, cancel.clone()));

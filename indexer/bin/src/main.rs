@@ -9,6 +9,7 @@ mod config;
 mod dev;
 mod offline;
 mod registry;
+mod telemetry;
 
 use std::process::ExitCode;
 

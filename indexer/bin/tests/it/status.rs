@@ -67,5 +67,22 @@ async fn graphql_reports_status_block_and_finality(pool: PgPool) {
     assert_eq!(c["safeHeight"].as_u64(), Some(head - 2), "{v}");
     assert_eq!(c["finalizedHeight"].as_u64(), Some(head - 4), "{v}");
     assert_eq!(c["providers"][0]["label"], "anvil", "{v}");
+
+    // Prometheus metrics: RPC timings by provider label, rows written, heads; never a URL.
+    let metrics = dev.get("/metrics").await;
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    for needle in [
+        "# HELP chainwatch_rpc_request_duration_seconds",
+        r#"chainwatch_rpc_request_duration_seconds_bucket{chain="evm:31337",provider="anvil",method="eth_getBlockByNumber""#,
+        r#"chainwatch_consume_rows_written_total{chain="evm:31337",table="transactions"}"#,
+        r#"chainwatch_ingest_head_height{chain="evm:31337",finality="finalized"}"#,
+        "chainwatch_consume_lag_seconds",
+    ] {
+        assert!(metrics.contains(needle), "missing {needle} in:\n{metrics}");
+    }
+    assert!(
+        !metrics.contains(&anvil.url()),
+        "a provider URL leaked into /metrics"
+    );
     assert!(dev.stop().success(), "{}", dev.logs());
 }

@@ -72,6 +72,20 @@ impl Dev {
         }
     }
 
+    /// GETs `path` from this process; returns the raw HTTP response (status line, headers, body).
+    pub(crate) async fn get(&self, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(&self.listen).await.unwrap();
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.listen
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).await.unwrap();
+        buf
+    }
+
     /// Waits until `/readyz` answers 200.
     pub(crate) async fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
