@@ -10,12 +10,13 @@ use tracing::error;
 use crate::{
     ApiContext, TRACE_TARGET,
     error::{ApiError, GqlResult},
+    pages::{self, Block, ReorgConnection, TransactionConnection},
     time::rfc3339_ms,
     validate::{normalize_hash, parse_chain, shown},
 };
 
 /// The resolvers' shared state.
-fn api<'a>(ctx: &Context<'a>) -> Result<&'a ApiContext, ApiError> {
+pub(crate) fn api<'a>(ctx: &Context<'a>) -> Result<&'a ApiContext, ApiError> {
     ctx.data::<ApiContext>().map_err(|_| {
         ApiError::Internal(chainwatch_store::StoreError::OutOfRange(
             "api context missing from the schema".into(),
@@ -24,7 +25,7 @@ fn api<'a>(ctx: &Context<'a>) -> Result<&'a ApiContext, ApiError> {
 }
 
 /// Parses `raw` (argument `argument`) as a chain id that is configured or has data.
-async fn known_chain(
+pub(crate) async fn known_chain(
     api: &ApiContext,
     argument: &'static str,
     raw: &str,
@@ -70,7 +71,8 @@ fn null_on_error<T>(ctx: &Context<'_>, res: Result<Option<T>, ApiError>) -> Opti
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Query;
 
-/// The root query: transactions by hash and chains' indexing status.
+/// The root query: transactions by hash and by address, blocks, reorgs and chains' indexing
+/// status.
 #[Object]
 impl Query {
     /// A transaction by chain and hash, or null when chainwatch has not indexed it. A transaction
@@ -109,6 +111,82 @@ impl Query {
         }
         .await
         .gql()
+    }
+
+    /// The transactions that touch `address` (as sender or recipient) on `chain`, newest first
+    /// (block height, then index, descending). Paginate with `first` and `after`: cursors are
+    /// keysets, so blocks indexed while a client walks the pages (they sit above the first page)
+    /// never make a later page repeat or skip a transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn transactions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Chain id, family:network (e.g. evm:1).")] chain: String,
+        #[graphql(
+            desc = "Address: 0x and 40 hex digits on EVM (any case), 1 to 128 letters or digits elsewhere."
+        )]
+        address: String,
+        #[graphql(
+            desc = "Only transactions with this status (SUCCEEDED or FAILED; others match nothing)."
+        )]
+        status: Option<TxStatus>,
+        #[graphql(
+            desc = "Only transactions at least this final (SAFE, FINALIZED; PENDING and INCLUDED keep all)."
+        )]
+        min_finality: Option<Finality>,
+        #[graphql(
+            default = 20,
+            desc = "Page size, 1 to the API's maximum (default 100); null means 20."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor (an edge's cursor or endCursor).")]
+        after: Option<String>,
+    ) -> async_graphql::Result<TransactionConnection> {
+        pages::address_transactions(
+            ctx,
+            &chain,
+            &address,
+            status,
+            min_finality,
+            first,
+            after.as_deref(),
+        )
+        .await
+        .gql()
+    }
+
+    /// A canonical block by height or by hash (exactly one of them), or null when chainwatch has
+    /// not indexed it.
+    async fn block(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Chain id, family:network (e.g. evm:1).")] chain: String,
+        #[graphql(desc = "Block height.")] height: Option<u64>,
+        #[graphql(
+            desc = "Block hash: 0x and 64 hex digits on EVM, the chain's own form elsewhere."
+        )]
+        hash: Option<String>,
+    ) -> Option<Block> {
+        let res = pages::block(ctx, &chain, height, hash.as_deref()).await;
+        null_on_error(ctx, res)
+    }
+
+    /// The reorgs chainwatch undid on `chain`, newest first.
+    async fn reorgs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Chain id, family:network (e.g. evm:1).")] chain: String,
+        #[graphql(
+            default = 20,
+            desc = "Page size, 1 to the API's maximum (default 100); null means 20."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Continue after this cursor (an edge's cursor or endCursor).")]
+        after: Option<String>,
+    ) -> async_graphql::Result<ReorgConnection> {
+        pages::reorgs(ctx, &chain, first, after.as_deref())
+            .await
+            .gql()
     }
 
     /// Every known chain (configured or with data), ordered by id.
@@ -154,7 +232,7 @@ impl Query {
 
 /// A transaction on one chain, with its derived finality.
 #[derive(Debug)]
-pub(crate) struct Transaction(TxRecord);
+pub(crate) struct Transaction(pub(crate) TxRecord);
 
 /// A transaction on one chain, with its derived finality and lifecycle.
 #[Object]
@@ -223,6 +301,12 @@ impl Transaction {
     /// transaction is in no canonical block.
     async fn finality(&self) -> Option<Finality> {
         self.0.finality.map(Finality::from_model)
+    }
+
+    /// Blocks on top of and including the transaction's block, as indexed: indexed head height
+    /// − block height + 1. Null when the transaction is in no canonical block.
+    async fn confirmations(&self) -> Option<u64> {
+        self.0.confirmations
     }
 
     /// Why it failed, when status is FAILED.
@@ -355,7 +439,7 @@ pub(crate) enum Finality {
 }
 
 impl Finality {
-    fn from_model(f: model::Finality) -> Self {
+    pub(crate) fn from_model(f: model::Finality) -> Self {
         match f {
             model::Finality::Pending => Self::Pending,
             model::Finality::Included => Self::Included,

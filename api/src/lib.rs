@@ -26,6 +26,18 @@
 //! - EVM hashes are `0x` followed by 64 hex digits, matched case-insensitively (normalized to
 //!   lowercase); other families' hashes are 1 to 128 letters or digits (base58, or `0x` hex,
 //!   which is lowercased) and matched exactly.
+//! - Lists (`transactions` of an address, a block's `transactions`, `reorgs`) are Relay
+//!   connections paged with `first` (1 to [`ApiConfig::max_page_size`], default 20; anything
+//!   else is a BAD_REQUEST on argument `first`) and `after`, an opaque cursor (URL-safe base64)
+//!   taken from an edge's `cursor` or `pageInfo.endCursor`; a cursor that does not decode, or that
+//!   belongs to another list, is a BAD_REQUEST on argument `after`. Cursors are keysets
+//!   (`(block height, index)` for transactions, the reorg id for reorgs), not offsets: walking an
+//!   address's transactions newest first while new blocks are indexed neither repeats nor skips
+//!   one (the new blocks sit above the first page).
+//! - Addresses: EVM `0x` followed by 40 hex digits, any case (normalized to lowercase, as
+//!   stored); other families 1 to 128 letters or digits (`0x` hex lowercased).
+//! - `block` takes exactly one of `height` and `hash` (else BAD_REQUEST); `confirmations` of a
+//!   transaction is the indexed head height − its block height + 1.
 //! - Finality is derived from the chain's watermarks at query time (see
 //!   [`chainwatch_store::read`]); times are RFC 3339 strings in UTC with milliseconds.
 //! - Queries deeper than [`ApiConfig::max_depth`] or more complex than
@@ -38,6 +50,7 @@
 mod error;
 mod graphql;
 mod http;
+mod pages;
 mod time;
 mod validate;
 
@@ -58,7 +71,7 @@ pub type ApiSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 pub struct ApiConfig {
     /// Configured chains: valid in queries even before any data for them arrives.
     pub known_chains: Vec<ChainId>,
-    /// Largest page a paginated field returns (reserved for the paginated queries).
+    /// Largest page a paginated field returns: `first` above it is a BAD_REQUEST.
     pub max_page_size: usize,
     /// Deepest query accepted (each nested field counts one, introspection included).
     pub max_depth: usize,

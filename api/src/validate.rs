@@ -1,4 +1,4 @@
-//! Argument checks: chain ids and transaction hashes.
+//! Argument checks: chain ids, transaction hashes, addresses and page sizes.
 
 use chainwatch_schema::ChainId;
 
@@ -72,6 +72,64 @@ pub(crate) fn normalize_hash(family: Option<&str>, raw: &str) -> Result<String, 
     }
 }
 
+/// Longest address any family uses, with room.
+const MAX_ADDRESS_LEN: usize = 128;
+
+/// Checks an address (argument `address`) for `family` and returns it in the form the store
+/// keeps: lowercase on EVM, `0x` hex lowercased elsewhere, anything else unchanged.
+///
+/// - `evm`: `0x` and 40 hex digits, any case.
+/// - other families: 1 to 128 ASCII letters or digits (base58, or `0x` hex).
+pub(crate) fn normalize_address(family: &str, raw: &str) -> Result<String, ApiError> {
+    if family == "evm" {
+        let ok = raw.len() == 42 && is_0x(raw) && raw[2..].bytes().all(|b| b.is_ascii_hexdigit());
+        if !ok {
+            return Err(ApiError::bad_request(
+                "address",
+                format!(
+                    "invalid address {}: expected 0x followed by 40 hex digits",
+                    shown(raw)
+                ),
+            ));
+        }
+        return Ok(raw.to_ascii_lowercase());
+    }
+    let ok = !raw.is_empty()
+        && raw.len() <= MAX_ADDRESS_LEN
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !ok {
+        return Err(ApiError::bad_request(
+            "address",
+            format!(
+                "invalid address {}: expected 1 to {MAX_ADDRESS_LEN} letters or digits",
+                shown(raw)
+            ),
+        ));
+    }
+    if is_0x(raw) && raw[2..].bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(raw.to_ascii_lowercase())
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+/// Page size when `first` is null (an unset variable): 20, or `max` if smaller.
+const DEFAULT_PAGE_SIZE: usize = 20;
+
+/// Checks a page size (argument `first`): 1 to `max`; null means the default.
+pub(crate) fn page_size(first: Option<i32>, max: usize) -> Result<usize, ApiError> {
+    let Some(first) = first else {
+        return Ok(DEFAULT_PAGE_SIZE.min(max).max(1));
+    };
+    match usize::try_from(first) {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad_request(
+            "first",
+            format!("invalid first {first}: expected 1 to {max}"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +179,47 @@ mod tests {
         for bad in ["", "has space", "semi;colon", &"a".repeat(129)] {
             let m = message(normalize_hash(Some("sui"), bad).unwrap_err());
             assert!(m.contains("expected 1 to 128 letters or digits"), "{m}");
+        }
+    }
+
+    #[test]
+    fn addresses_are_checked_per_family() {
+        let a = "0xAbCdEf0123456789abcdef0123456789ABCDEF01";
+        assert_eq!(normalize_address("evm", a).unwrap(), a.to_ascii_lowercase());
+        for bad in ["", "0x12", &a[2..], &format!("{a}0"), &a.replace('A', "G")] {
+            match normalize_address("evm", bad).unwrap_err() {
+                ApiError::BadRequest { argument, message } => {
+                    assert_eq!(argument, "address");
+                    assert!(
+                        message.contains("0x followed by 40 hex digits"),
+                        "{message}"
+                    );
+                }
+                ApiError::Internal(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        let sol = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
+        assert_eq!(normalize_address("solana", sol).unwrap(), sol);
+        assert_eq!(normalize_address("sui", "0xAB").unwrap(), "0xab");
+        for bad in ["", "a b", &"a".repeat(129)] {
+            assert!(normalize_address("solana", bad).is_err());
+        }
+    }
+
+    #[test]
+    fn page_sizes_are_bounded() {
+        assert_eq!(page_size(Some(1), 100).unwrap(), 1);
+        assert_eq!(page_size(Some(100), 100).unwrap(), 100);
+        assert_eq!(page_size(None, 100).unwrap(), 20);
+        assert_eq!(page_size(None, 5).unwrap(), 5);
+        for bad in [0, -1, 101, i32::MIN] {
+            match page_size(Some(bad), 100).unwrap_err() {
+                ApiError::BadRequest { argument, message } => {
+                    assert_eq!(argument, "first");
+                    assert_eq!(message, format!("invalid first {bad}: expected 1 to 100"));
+                }
+                ApiError::Internal(e) => panic!("unexpected {e:?}"),
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod http;
 mod limits;
+mod pages;
 mod queries;
 mod sdl;
 

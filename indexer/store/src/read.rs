@@ -10,6 +10,11 @@
 //!   status [`TxStatus::ReorgedOut`], no block and no finality.
 //! - Times are milliseconds since the Unix epoch; NUMERIC columns (nonce, value, fee) are returned
 //!   as decimal strings so that no precision is lost.
+//! - Lists ([`Store::address_transactions`], [`Store::block_transactions`], [`Store::reorgs`])
+//!   are keyset pages: they take the last key of the previous page ([`TxKey`], a reorg id) and
+//!   return the entries strictly past it plus whether more follow ([`Page`]), so rows written
+//!   between two page reads above the first page never shift later pages. Filters on derived
+//!   finality compare the block height to the watermarks in SQL, as [`TxRecord::finality`] does.
 //! - A stored value that does not decode into the model (an unknown status, malformed failure
 //!   JSON) is a [`StoreError::Query`] wrapping [`sqlx::Error::Decode`], never a panic.
 
@@ -53,6 +58,9 @@ pub struct TxRecord {
     pub extra: serde_json::Value,
     /// Derived finality; `None` when the transaction is in no canonical block (reorged out).
     pub finality: Option<Finality>,
+    /// Confirmations: indexed head height − block height + 1 (1 in the head block); `None` when
+    /// the transaction is in no canonical block.
+    pub confirmations: Option<u64>,
 }
 
 /// One step of a transaction's lifecycle.
@@ -121,13 +129,26 @@ impl ChainStatusRecord {
 /// `concat!` keeps the SQL a `&'static str`, as sqlx requires).
 macro_rules! tx_select {
     () => {
+        concat!(tx_columns!(), " FROM transactions t", tx_joins!())
+    };
+}
+
+/// The columns `tx_record` reads, from `transactions t`, `blocks b` and `watermarks w`.
+macro_rules! tx_columns {
+    () => {
         "
     SELECT t.chain_id, t.hash, t.block_height, t.block_hash,
            (extract(epoch FROM b.block_time) * 1000)::bigint AS block_time_ms,
            t.tx_index, t.sender, t.recipient, t.nonce::text AS nonce, t.value::text AS value,
            t.fee::text AS fee, t.status, t.failure, t.extra,
-           w.safe_height, w.finalized_height
-    FROM transactions t
+           w.safe_height, w.finalized_height, w.height AS head_height"
+    };
+}
+
+/// The block and watermark joins of `tx_columns` for `transactions t`.
+macro_rules! tx_joins {
+    () => {
+        "
     LEFT JOIN blocks b ON b.chain_id = t.chain_id AND b.height = t.block_height
     LEFT JOIN watermarks w ON w.chain_id = t.chain_id"
     };
@@ -336,6 +357,314 @@ impl Store {
     }
 }
 
+/// A position in a newest-first transaction list: `(block_height, tx_index)`. Pages are keysets:
+/// the page after a key holds the entries strictly below it, so blocks indexed between two
+/// page reads (which sit above the first page) never shift later pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct TxKey {
+    /// Height of the including block.
+    pub block_height: u64,
+    /// Position in the block.
+    pub tx_index: u32,
+}
+
+impl TxKey {
+    /// The key of an included transaction (`None` for one in no block).
+    pub fn of(tx: &TxRecord) -> Option<Self> {
+        Some(Self {
+            block_height: tx.block_height?,
+            tx_index: tx.index?,
+        })
+    }
+}
+
+/// Filters of [`Store::address_transactions`]; the default keeps everything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TxFilter {
+    /// Only transactions with this status (`SUCCEEDED` or `FAILED`: indexed rows have no other).
+    pub status: Option<TxStatus>,
+    /// Only transactions at least this final, derived in SQL from the chain's watermarks as in
+    /// [`TxRecord::finality`]. `PENDING` and `INCLUDED` keep every indexed transaction.
+    pub min_finality: Option<Finality>,
+}
+
+/// One page of a list, and whether entries follow it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The entries, at most the requested number.
+    pub items: Vec<T>,
+    /// Whether at least one more entry follows the last one.
+    pub has_next_page: bool,
+}
+
+impl<T> Page<T> {
+    /// Splits `rows`, fetched with a limit of `first + 1`, into a page of at most `first`.
+    fn of(mut items: Vec<T>, first: usize) -> Self {
+        let has_next_page = items.len() > first;
+        items.truncate(first);
+        Self {
+            items,
+            has_next_page,
+        }
+    }
+}
+
+/// A canonical block with its derived finality.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockRecord {
+    /// The chain.
+    pub chain: ChainId,
+    /// Chain height.
+    pub height: u64,
+    /// Block hash in the chain's text form.
+    pub hash: String,
+    /// Parent block hash.
+    pub parent_hash: String,
+    /// Block time, ms since the Unix epoch.
+    pub time_ms: u64,
+    /// Number of transactions indexed for the block.
+    pub tx_count: u32,
+    /// Derived from the height and the chain's watermarks, as for transactions.
+    pub finality: Finality,
+}
+
+/// One reorg chainwatch undid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReorgRecord {
+    /// Insertion order: newer reorgs have larger ids.
+    pub id: u64,
+    /// The chain.
+    pub chain: ChainId,
+    /// Height of the last block both forks share (kept).
+    pub fork_height: u64,
+    /// Hash of that block.
+    pub fork_hash: String,
+    /// Blocks removed: old head height minus fork height.
+    pub depth: u64,
+    /// Head height before the reorg.
+    pub old_head_height: u64,
+    /// Head hash before the reorg.
+    pub old_head_hash: String,
+    /// Head height of the new fork when the reorg was seen.
+    pub new_head_height: u64,
+    /// Head hash of the new fork.
+    pub new_head_hash: String,
+    /// Transactions removed with the reverted blocks.
+    pub reverted_tx_count: u32,
+    /// When chainwatch applied the revert, ms since the Unix epoch.
+    pub detected_at_ms: u64,
+}
+
+/// A block joined with its chain's watermark (a macro: see `tx_select`).
+macro_rules! block_select {
+    () => {
+        "
+    SELECT b.chain_id, b.height, b.hash, b.parent_hash,
+           (extract(epoch FROM b.block_time) * 1000)::bigint AS time_ms, b.tx_count,
+           w.safe_height, w.finalized_height
+    FROM blocks b
+    LEFT JOIN watermarks w ON w.chain_id = b.chain_id"
+    };
+}
+
+/// A height or id as a BIGINT bind; values past `i64::MAX` (never stored) clamp to it.
+fn clamp_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// `first + 1` as a LIMIT: one extra row tells whether another page follows.
+fn limit_plus_one(first: usize) -> i64 {
+    i64::try_from(first).unwrap_or(i64::MAX - 1) + 1
+}
+
+impl Store {
+    /// The transactions touching `address` (as sender or recipient) on `chain`, newest first
+    /// (block height, then index, descending), that pass `filter`: at most `first` of those
+    /// strictly below `after` (from the top when `None`).
+    ///
+    /// `address` is compared exactly: callers normalize it (EVM: lowercase). Walks the
+    /// `address_transactions` primary key backwards and joins each entry to its transaction on
+    /// `(chain_id, block_height, tx_index)`.
+    pub async fn address_transactions(
+        &self,
+        chain: &ChainId,
+        address: &str,
+        filter: TxFilter,
+        after: Option<TxKey>,
+        first: usize,
+    ) -> Result<Page<TxRecord>, StoreError> {
+        // 0: no finality filter, 1: SAFE or better, 2: FINALIZED.
+        let min_level: i32 = match filter.min_finality {
+            Some(Finality::Finalized) => 2,
+            Some(Finality::Safe) => 1,
+            _ => 0,
+        };
+        let rows = sqlx::query(concat!(
+            tx_columns!(),
+            "
+    FROM address_transactions a
+    JOIN transactions t ON t.chain_id = a.chain_id AND t.block_height = a.block_height
+                       AND t.tx_index = a.tx_index",
+            tx_joins!(),
+            "
+    WHERE a.chain_id = $1 AND a.address = $2
+      AND ($3::bigint IS NULL OR (a.block_height, a.tx_index) < ($3::bigint, $4::int))
+      AND ($5::text IS NULL OR t.status = $5)
+      -- As derive_finality: SAFE or better at or below either watermark, FINALIZED at or
+      -- below the finalized one. A NULL watermark covers nothing.
+      AND ($6::int < 1 OR t.block_height <= GREATEST(w.safe_height, w.finalized_height))
+      AND ($6::int < 2 OR t.block_height <= w.finalized_height)
+    ORDER BY a.block_height DESC, a.tx_index DESC
+    LIMIT $7"
+        ))
+        .bind(chain.as_str())
+        .bind(address)
+        .bind(after.map(|k| clamp_i64(k.block_height)))
+        .bind(after.map(|k| i32::try_from(k.tx_index).unwrap_or(i32::MAX)))
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(min_level)
+        .bind(limit_plus_one(first))
+        .fetch_all(&self.pool)
+        .await?;
+        let txs = rows.iter().map(tx_record).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::of(txs, first))
+    }
+
+    /// The canonical block at `height` on `chain`, if indexed.
+    pub async fn block_by_height(
+        &self,
+        chain: &ChainId,
+        height: u64,
+    ) -> Result<Option<BlockRecord>, StoreError> {
+        let Ok(height) = i64::try_from(height) else {
+            return Ok(None);
+        };
+        let row = sqlx::query(concat!(
+            block_select!(),
+            " WHERE b.chain_id = $1 AND b.height = $2"
+        ))
+        .bind(chain.as_str())
+        .bind(height)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(block_record).transpose()
+    }
+
+    /// The canonical block with this exact `hash` on `chain`, if indexed (callers normalize
+    /// the hash).
+    pub async fn block_by_hash(
+        &self,
+        chain: &ChainId,
+        hash: &str,
+    ) -> Result<Option<BlockRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            block_select!(),
+            " WHERE b.chain_id = $1 AND b.hash = $2"
+        ))
+        .bind(chain.as_str())
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(block_record).transpose()
+    }
+
+    /// The transactions of the canonical block at `height` on `chain` in index order: at most
+    /// `first` of those with an index above `after_index` (from the start when `None`).
+    pub async fn block_transactions(
+        &self,
+        chain: &ChainId,
+        height: u64,
+        after_index: Option<u32>,
+        first: usize,
+    ) -> Result<Page<TxRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            tx_select!(),
+            " WHERE t.chain_id = $1 AND t.block_height = $2 AND t.tx_index > $3
+              ORDER BY t.tx_index LIMIT $4"
+        ))
+        .bind(chain.as_str())
+        .bind(clamp_i64(height))
+        .bind(after_index.map_or(-1, i64::from))
+        .bind(limit_plus_one(first))
+        .fetch_all(&self.pool)
+        .await?;
+        let txs = rows.iter().map(tx_record).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::of(txs, first))
+    }
+
+    /// The reorgs of `chain`, newest first: at most `first` of those with an id below
+    /// `after_id` (from the newest when `None`).
+    pub async fn reorgs(
+        &self,
+        chain: &ChainId,
+        after_id: Option<u64>,
+        first: usize,
+    ) -> Result<Page<ReorgRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, chain_id, fork_height, fork_hash, depth, old_head_height, old_head_hash,
+                    new_head_height, new_head_hash, reverted_tx_count,
+                    (extract(epoch FROM detected_at) * 1000)::bigint AS detected_at_ms
+             FROM reorgs
+             WHERE chain_id = $1 AND ($2::bigint IS NULL OR id < $2)
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(chain.as_str())
+        .bind(after_id.map(clamp_i64))
+        .bind(limit_plus_one(first))
+        .fetch_all(&self.pool)
+        .await?;
+        let reorgs = rows
+            .iter()
+            .map(reorg_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::of(reorgs, first))
+    }
+}
+
+/// A NOT NULL, non-negative BIGINT column as `u64`.
+fn req_u64(row: &PgRow, col: &str) -> Result<u64, StoreError> {
+    opt_u64(row, col)?.ok_or_else(|| decode_error(format!("{col} is NULL")))
+}
+
+/// A non-negative INTEGER column as `u32`.
+fn req_u32(row: &PgRow, col: &str) -> Result<u32, StoreError> {
+    let v: i32 = row.try_get(col)?;
+    u32::try_from(v).map_err(|_| decode_error(format!("{col} {v} is negative")))
+}
+
+fn block_record(row: &PgRow) -> Result<BlockRecord, StoreError> {
+    let height = req_u64(row, "height")?;
+    Ok(BlockRecord {
+        chain: chain_id(row.try_get("chain_id")?)?,
+        height,
+        hash: row.try_get("hash")?,
+        parent_hash: row.try_get("parent_hash")?,
+        time_ms: req_u64(row, "time_ms")?,
+        tx_count: req_u32(row, "tx_count")?,
+        finality: derive_finality(
+            height,
+            opt_u64(row, "safe_height")?,
+            opt_u64(row, "finalized_height")?,
+        ),
+    })
+}
+
+fn reorg_record(row: &PgRow) -> Result<ReorgRecord, StoreError> {
+    Ok(ReorgRecord {
+        id: req_u64(row, "id")?,
+        chain: chain_id(row.try_get("chain_id")?)?,
+        fork_height: req_u64(row, "fork_height")?,
+        fork_hash: row.try_get("fork_hash")?,
+        depth: req_u64(row, "depth")?,
+        old_head_height: req_u64(row, "old_head_height")?,
+        old_head_hash: row.try_get("old_head_hash")?,
+        new_head_height: req_u64(row, "new_head_height")?,
+        new_head_hash: row.try_get("new_head_hash")?,
+        reverted_tx_count: req_u32(row, "reverted_tx_count")?,
+        detected_at_ms: req_u64(row, "detected_at_ms")?,
+    })
+}
+
 /// Finality of a transaction at `height` given the chain's watermarks.
 fn derive_finality(height: u64, safe: Option<u64>, finalized: Option<u64>) -> Finality {
     if finalized.is_some_and(|f| height <= f) {
@@ -379,6 +708,7 @@ fn reorged_out(chain: ChainId, hash: &str) -> TxRecord {
         failure: None,
         extra: serde_json::Value::Null,
         finality: None,
+        confirmations: None,
     }
 }
 
@@ -390,6 +720,8 @@ fn tx_record(row: &PgRow) -> Result<TxRecord, StoreError> {
     let index: i32 = row.try_get("tx_index")?;
     let failure: Option<Json<Failure>> = row.try_get("failure")?;
     let extra: Option<serde_json::Value> = row.try_get("extra")?;
+    let confirmations =
+        opt_u64(row, "head_height")?.map(|head| head.saturating_sub(height).saturating_add(1));
     Ok(TxRecord {
         chain: chain_id(row.try_get("chain_id")?)?,
         hash: row.try_get("hash")?,
@@ -410,6 +742,7 @@ fn tx_record(row: &PgRow) -> Result<TxRecord, StoreError> {
             opt_u64(row, "safe_height")?,
             opt_u64(row, "finalized_height")?,
         )),
+        confirmations,
     })
 }
 
