@@ -52,6 +52,7 @@ mod graphql;
 mod http;
 mod pages;
 mod time;
+mod timing;
 mod validate;
 
 pub use graphql::Query;
@@ -108,6 +109,7 @@ pub fn build_schema(store: Store, cfg: ApiConfig) -> ApiSchema {
     schema_builder()
         .limit_depth(cfg.max_depth)
         .limit_complexity(cfg.max_complexity)
+        .extension(timing::RequestTiming)
         .data(ApiContext { store, cfg })
         .finish()
 }

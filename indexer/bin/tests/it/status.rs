@@ -77,6 +77,8 @@ async fn graphql_reports_status_block_and_finality(pool: PgPool) {
         r#"chainwatch_consume_rows_written_total{chain="evm:31337",table="transactions"}"#,
         r#"chainwatch_ingest_head_height{chain="evm:31337",finality="finalized"}"#,
         "chainwatch_consume_lag_seconds",
+        r#"chainwatch_api_request_duration_seconds_bucket{operation="transaction""#,
+        r#"chainwatch_api_request_duration_seconds_bucket{operation="chains""#,
     ] {
         assert!(metrics.contains(needle), "missing {needle} in:\n{metrics}");
     }
