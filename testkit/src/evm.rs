@@ -1,5 +1,7 @@
 //! Real EVM traffic for tests: transfers, a contract that always reverts with
-//! `Error(string)`, a contract that succeeds and emits a log, from anvil's dev accounts.
+//! `Error(string)`, a contract that succeeds and emits a log, from anvil's dev accounts; and
+//! hand-assembled runtimes that fail in each way the EVM can (revert payloads for
+//! `Panic(uint256)` and custom errors, out of gas, invalid opcode and jump, a nested call).
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +43,81 @@ pub fn error_string(msg: &str) -> Vec<u8> {
     s.resize(msg.len().div_ceil(32) * 32, 0);
     out.extend_from_slice(&s);
     out
+}
+
+/// ABI encoding of `Panic(uint256)` revert data with `code` (`0x11` overflow, `0x12` division
+/// by zero, …).
+pub fn panic_data(code: u8) -> Vec<u8> {
+    let mut out = vec![0x4e, 0x48, 0x7b, 0x71];
+    out.extend_from_slice(&word(u64::from(code)));
+    out
+}
+
+/// Revert data of a custom error: its 4-byte `selector` followed by 32-byte argument words.
+pub fn custom_error_data(selector: [u8; 4], args: &[[u8; 32]]) -> Vec<u8> {
+    let mut out = selector.to_vec();
+    for a in args {
+        out.extend_from_slice(a);
+    }
+    out
+}
+
+/// A 32-byte big-endian ABI word holding `v`.
+pub fn word(v: u64) -> [u8; 32] {
+    let mut w = [0u8; 32];
+    w[24..].copy_from_slice(&v.to_be_bytes());
+    w
+}
+
+/// A 32-byte ABI word holding the address `0x…` (20 bytes, left-padded).
+pub fn address_word(address: &str) -> [u8; 32] {
+    let hex = address.trim_start_matches("0x");
+    assert_eq!(hex.len(), 40, "not an address: {address}");
+    let mut w = [0u8; 32];
+    for (i, byte) in w[12..].iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex address");
+    }
+    w
+}
+
+/// Runtime that reverts with no data (`REVERT(0, 0)`).
+pub const BARE_REVERT_RUNTIME: &[u8] = &[0x60, 0x00, 0x60, 0x00, 0xfd];
+
+/// Runtime that executes the designated invalid opcode `0xfe`, consuming all gas.
+pub const INVALID_OPCODE_RUNTIME: &[u8] = &[0xfe];
+
+/// Runtime that jumps to offset 5, which is not a `JUMPDEST`.
+pub const INVALID_JUMP_RUNTIME: &[u8] = &[0x60, 0x05, 0x56];
+
+/// Runtime that loops 8,192 times (about 213,000 gas) and then stops: it runs out of gas with
+/// a 100,000 gas limit and succeeds with 300,000.
+pub const GAS_BURNER_RUNTIME: &[u8] = &[
+    0x61, 0x20, 0x00, // PUSH2 0x2000
+    0x5b, // JUMPDEST (3)
+    0x60, 0x01, 0x90, 0x03, // counter - 1
+    0x80, 0x60, 0x03, 0x57, // DUP1 PUSH1 3 JUMPI
+    0x00, // STOP
+];
+
+/// Runtime that loops forever (`JUMPDEST PUSH1 0 JUMP`), so it always runs out of gas.
+pub const ENDLESS_LOOP_RUNTIME: &[u8] = &[0x5b, 0x60, 0x00, 0x56];
+
+/// Runtime that calls `inner` (an address, `0x…`) with all its gas and no data, and when that
+/// call fails reverts with the inner revert data unchanged, as Solidity bubbles errors up.
+pub fn forwarding_runtime(inner: &str) -> Vec<u8> {
+    let mut code = vec![
+        0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x60, 0x00, 0x73,
+    ];
+    code.extend_from_slice(&address_word(inner)[12..]);
+    code.extend_from_slice(&[
+        0x5a, 0xf1, // GAS CALL
+        0x60, 0x2e, 0x57, // PUSH1 ok JUMPI
+        0x3d, 0x60, 0x00, 0x60, 0x00, 0x3e, // RETURNDATACOPY(0, 0, RETURNDATASIZE)
+        0x3d, 0x60, 0x00, 0xfd, // REVERT(0, RETURNDATASIZE)
+        0x5b, 0x00, // ok (0x2e): JUMPDEST STOP
+    ]);
+    assert_eq!(code[0x2e], 0x5b, "jump target moved");
+    code
 }
 
 /// Runtime that emits one `LOG1` with topic 0x01 and stops.

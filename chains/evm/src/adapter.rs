@@ -1,6 +1,7 @@
 //! `EvmAdapter`: the [`ChainAdapter`] of EVM chains over an [`EndpointPool`].
 
 use std::{
+    path::PathBuf,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
@@ -18,18 +19,25 @@ use tracing::{debug, info, warn};
 
 use crate::{
     TRACE_TARGET,
+    abi::ErrorRegistry,
     normalize::normalize,
+    reasons::{Probe, failed_txs},
     rpc::{RpcBlock, RpcHeader, hex, quantity},
 };
 
 /// Tunables of an [`EvmAdapter`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvmOptions {
     /// Deepest reorg ingest can undo (the [`FinalityModel::Probabilistic`] window). Default 64.
     pub max_reorg_depth: u64,
     /// Receipts fetched at once when the providers lack `eth_getBlockReceipts` and receipts are
     /// read one transaction at a time. Default 16; 0 counts as 1.
     pub receipt_concurrency: usize,
+    /// A directory of JSON ABI files (ABI arrays, or Foundry/Hardhat artifacts with an `abi`
+    /// array; searched recursively) whose `"type": "error"` entries decode custom errors, on
+    /// top of the built-in table of common ones. Read once by [`EvmAdapter::connect`]. Default
+    /// none.
+    pub abi_dir: Option<PathBuf>,
 }
 
 impl Default for EvmOptions {
@@ -37,6 +45,7 @@ impl Default for EvmOptions {
         Self {
             max_reorg_depth: 64,
             receipt_concurrency: 16,
+            abi_dir: None,
         }
     }
 }
@@ -56,6 +65,12 @@ pub struct EvmAdapter {
     pub(crate) per_tx_receipts: AtomicBool,
     /// What is known of the `safe` and `finalized` tags (in that order).
     tags: [TagSupport; 2],
+    /// Custom errors by selector: built-in plus [`EvmOptions::abi_dir`].
+    pub(crate) errors: ErrorRegistry,
+    /// Whether `debug_traceTransaction` with `callTracer` is refused.
+    pub(crate) trace_support: Probe,
+    /// Whether `eth_call` with a state override is refused.
+    pub(crate) replay_support: Probe,
 }
 
 /// How long a block tag the node rejected is not asked for again. The pool counts a JSON-RPC
@@ -96,12 +111,21 @@ impl EvmAdapter {
     ///   label (never its URL). A provider that cannot be reached is logged and tolerated as long
     ///   as another one verified; its chain id is then not checked. If no provider answers:
     ///   [`FetchError::Transient`] `unreachable`.
+    /// - [`EvmOptions::abi_dir`], when set, is read first; an unreadable directory or a file
+    ///   that is not a JSON ABI is [`FetchError::Permanent`] `invalid_config` naming the file.
     pub async fn connect(
         chain: ChainId,
         pool: Arc<EndpointPool>,
         opts: EvmOptions,
     ) -> Result<Self, FetchError> {
         let chain_id = evm_chain_id(&chain)?;
+        let errors = match &opts.abi_dir {
+            None => ErrorRegistry::built_in(),
+            Some(dir) => ErrorRegistry::with_abi_dir(dir).map_err(|e| FetchError::Permanent {
+                reason: "invalid_config",
+                source: Box::new(e),
+            })?,
+        };
         if pool.chain() != &chain {
             return Err(FetchError::permanent(
                 "invalid_config",
@@ -151,7 +175,14 @@ impl EvmAdapter {
                 ),
             ));
         }
-        info!(target: TRACE_TARGET, chain = %chain, verified, providers = pool.len(), "chain id verified");
+        info!(
+            target: TRACE_TARGET,
+            chain = %chain,
+            verified,
+            providers = pool.len(),
+            known_errors = errors.len(),
+            "chain id verified"
+        );
         Ok(Self {
             chain,
             chain_id,
@@ -159,6 +190,9 @@ impl EvmAdapter {
             opts,
             per_tx_receipts: AtomicBool::new(false),
             tags: Default::default(),
+            errors,
+            trace_support: Probe::default(),
+            replay_support: Probe::default(),
         })
     }
 
@@ -233,6 +267,8 @@ impl ChainAdapter for EvmAdapter {
     /// The block with full transactions, then its receipts by block hash (so that both come
     /// from the same block even during a reorg), checked against each other and normalized.
     /// A reorg between the two reads gives [`FetchError::Transient`] `reorged_during_fetch`.
+    /// Failed transactions then get their reason from a trace or a replay (best effort: a
+    /// lookup that fails leaves the receipt-only failure and never fails the block).
     async fn block(&self, height: u64) -> Result<Option<Block>, FetchError> {
         let block: Option<RpcBlock> = self
             .pool
@@ -245,21 +281,24 @@ impl ChainAdapter for EvmAdapter {
         } else {
             self.receipts(&block).await?
         };
-        normalize(&self.chain, block, receipts)
-            .map(Some)
-            .map_err(|e| {
-                if e.is_receipt_mismatch() {
-                    FetchError::Transient {
-                        reason: "reorged_during_fetch",
-                        source: Box::new(e),
-                    }
-                } else {
-                    FetchError::Permanent {
-                        reason: "invalid_block",
-                        source: Box::new(e),
-                    }
+        let failed = failed_txs(&block, &receipts);
+        let mut block = normalize(&self.chain, block, receipts).map_err(|e| {
+            if e.is_receipt_mismatch() {
+                FetchError::Transient {
+                    reason: "reorged_during_fetch",
+                    source: Box::new(e),
                 }
-            })
+            } else {
+                FetchError::Permanent {
+                    reason: "invalid_block",
+                    source: Box::new(e),
+                }
+            }
+        })?;
+        if !failed.is_empty() {
+            self.explain_failures(&mut block, failed).await;
+        }
+        Ok(Some(block))
     }
 
     async fn block_ref(&self, height: u64) -> Result<Option<BlockRef>, FetchError> {
@@ -363,5 +402,6 @@ mod tests {
     fn defaults() {
         let o = EvmOptions::default();
         assert_eq!((o.max_reorg_depth, o.receipt_concurrency), (64, 16));
+        assert_eq!(o.abi_dir, None);
     }
 }

@@ -26,6 +26,9 @@
 //!   reason `reorged_during_fetch` so that the caller retries. When a provider answers
 //!   "method not found", the adapter switches for good to one `eth_getTransactionReceipt` per
 //!   transaction, [`EvmOptions::receipt_concurrency`] at a time.
+//! - Then, for each failed transaction only, its failure reason (see below):
+//!   `debug_traceTransaction(hash, {"tracer": "callTracer"})`, else `eth_getTransactionByHash`
+//!   and one or two `eth_call` replays at the parent block.
 //! - `block_ref(h)`: `eth_getBlockByNumber(h, false)`.
 //! - `provider_heads`: `eth_blockNumber` on each provider, with the pool's health score.
 //!
@@ -34,21 +37,60 @@
 //! - `fee` = `gasUsed × effectiveGasPrice` (the transaction's `gasPrice` before London), in wei
 //!   as a decimal string. L2 surcharges such as the OP-stack `l1Fee` are not added: they are
 //!   reported in `extra`.
-//! - `status`: receipt status `0x1` is `Succeeded`; `0x0` is `Failed` with a
-//!   [`chainwatch_schema::FailureKind::Other`] failure whose message states the gas facts (revert
-//!   reasons need traces, a later step) and whose `raw` keeps `status`, `gasUsed` and `gas`.
-//!   Pre-Byzantium receipts have no status: they count as `Succeeded` with
-//!   `extra.receipt_status = null`.
+//! - `status`: receipt status `0x1` is `Succeeded`; `0x0` is `Failed`. Pre-Byzantium receipts
+//!   have no status: they count as `Succeeded` with `extra.receipt_status = null`. OP-stack
+//!   deposits (`0x7e`) and Arbitrum's types are read like any other transaction.
 //! - `extra` holds `type`, `gas_limit`, `gas_used`, `effective_gas_price`, `contract_address`,
 //!   `logs` (the count) and `l1_fee`, each when known; numbers are JSON numbers when they fit
 //!   `u64`, else decimal strings.
+//! - A failure read from the receipt alone ([`normalize_block`], offline) is
+//!   [`FailureKind::Other`](chainwatch_schema::FailureKind::Other) with the gas facts in its
+//!   message, the called address as `location`, and `status`, `gasUsed` and `gas` in `raw`.
+//!
+//! # Failure reasons
+//! [`EvmAdapter`] then looks up why each failed transaction failed, best effort: a lookup that
+//! does not work leaves the receipt-only failure above and never fails the block.
+//! - **Trace** (`raw.source = "trace"`): the `callTracer` trace. The failure's origin is the
+//!   deepest failed call frame whose revert its caller passed on unchanged (Solidity bubbles
+//!   revert data up); `location` is that frame's `to`. Its `error` gives the kind: "execution
+//!   reverted" → decoded revert data (below); "out of gas" →
+//!   [`OutOfGas`](chainwatch_schema::FailureKind::OutOfGas); "invalid opcode: …" and "invalid
+//!   jump destination" → [`InvalidOpcode`](chainwatch_schema::FailureKind::InvalidOpcode) with
+//!   the node's words as message; "insufficient balance…" → `InsufficientFunds`; any other error
+//!   → `Other`. `raw` adds `error`, `revertData` and `callType`.
+//! - **Replay** (`raw.source = "replay"`), when the providers refuse the debug API: the
+//!   transaction is re-executed with `eth_call` at the parent block. A state override installs a
+//!   small contract at the sender that calls `to` with the transaction's data, value and
+//!   execution gas (so `msg.sender` and `tx.origin` are unchanged) and *returns* the callee's
+//!   revert data, because the pool does not pass on a JSON-RPC error's `data` and retries such
+//!   errors. Empty revert data with all gas used (an exceptional halt) is replayed again with 8×
+//!   the gas: if that also burns all of it, the kind is `InvalidOpcode` (the message says that an
+//!   endless loop looks the same), otherwise `OutOfGas`. A replay sees only the top call, so
+//!   `location` is `to`; it ignores the transactions before this one in the same block, and
+//!   when the replay succeeds the receipt-only failure stays.
+//! - **Revert data**: `Error(string)` → `Reverted`, message = the string; `Panic(uint256)` →
+//!   `Panic`, code `0x11` etc., message = the code's meaning; empty → `Reverted`, "reverted
+//!   without a reason"; any other selector → `CustomError`, code = the selector, message
+//!   `Name(param: value, …)` when the built-in table of common errors (OpenZeppelin v5 ERC-20,
+//!   ERC-721, ERC-1155, Ownable, AccessControl, ReentrancyGuard, Pausable, SafeERC20, Address, …)
+//!   or [`EvmOptions::abi_dir`] knows it. Malformed data gives a message that says so and shows
+//!   the bytes.
+//! - A provider answering a lookup method with "method not found", "invalid params" or another
+//!   JSON-RPC error (after the pool's retries) is taken to refuse it: the method is not tried
+//!   again for 10 minutes (support is remembered per adapter, since the pool may route any call
+//!   to any provider). Timeouts and other transient errors only skip the lookup for that
+//!   transaction.
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod abi;
 mod adapter;
+mod explain;
 mod normalize;
+mod reasons;
 mod receipts;
+mod revert;
 mod rpc;
 
 pub use adapter::{EvmAdapter, EvmOptions};

@@ -1,8 +1,9 @@
 //! Integration tests of `chainwatch-chain-evm`: golden normalization of recorded mainnet and L2
-//! blocks, and the adapter against a real anvil node (directly and through a fault-injecting
-//! JSON-RPC proxy).
+//! blocks, the adapter against a real anvil node (directly and through a fault-injecting
+//! JSON-RPC proxy), and failure reasons from traces and replays.
 
 mod golden;
 mod live;
 mod proxy;
+mod reasons;
 mod support;

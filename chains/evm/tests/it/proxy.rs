@@ -1,6 +1,7 @@
 //! The adapter through a JSON-RPC proxy in front of anvil that can hide `eth_getBlockReceipts`
 //! (answering -32601 as nodes without it do), reject the `safe`/`finalized` tags (as pre-merge
-//! nodes do) and reorganize the chain right before a receipts call.
+//! nodes do), hide the debug API, reject `eth_call` state overrides and reorganize the chain
+//! right before a receipts call. `reasons.rs` uses it too.
 
 use std::{
     collections::HashMap,
@@ -20,12 +21,16 @@ use crate::support::{ANVIL_CHAIN, adapter, connect, deploy_reverter, qty, receip
 
 /// What the proxy breaks.
 #[derive(Debug, Clone, Copy, Default)]
-struct Faults {
+pub(crate) struct Faults {
     /// Answer `eth_getBlockReceipts` with -32601 method not found.
-    no_block_receipts: bool,
+    pub(crate) no_block_receipts: bool,
     /// Answer `eth_getBlockByNumber("safe")` with a -32000 server error and
     /// `eth_getBlockByNumber("finalized")` with -32602 invalid params.
-    reject_tags: bool,
+    pub(crate) reject_tags: bool,
+    /// Answer every `debug_*` method with -32601 method not found, as public providers do.
+    pub(crate) no_debug: bool,
+    /// Answer `eth_call` with a state override (a third parameter) with -32602 invalid params.
+    pub(crate) no_state_override: bool,
 }
 
 #[derive(Debug)]
@@ -38,14 +43,14 @@ struct ProxyState {
 
 /// A proxy on a local port, stopped on drop.
 #[derive(Debug)]
-struct Proxy {
-    url: String,
+pub(crate) struct Proxy {
+    pub(crate) url: String,
     state: Arc<ProxyState>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Proxy {
-    async fn start(upstream: String, faults: Faults) -> Self {
+    pub(crate) async fn start(upstream: String, faults: Faults) -> Self {
         let state = Arc::new(ProxyState {
             upstream,
             faults,
@@ -62,7 +67,7 @@ impl Proxy {
     }
 
     /// How many times `method` reached the proxy.
-    fn calls(&self, method: &str) -> usize {
+    pub(crate) fn calls(&self, method: &str) -> usize {
         self.state
             .calls
             .lock()
@@ -106,6 +111,15 @@ async fn handle(
             -32601,
             "the method eth_getBlockReceipts does not exist/is not available",
         );
+    }
+    if method.starts_with("debug_") && s.faults.no_debug {
+        return error(
+            -32601,
+            &format!("the method {method} does not exist/is not available"),
+        );
+    }
+    if method == "eth_call" && s.faults.no_state_override && !req["params"][2].is_null() {
+        return error(-32602, "too many arguments, want at most 2");
     }
     if method == "eth_getBlockByNumber" && s.faults.reject_tags {
         let tag = req["params"][0].as_str().unwrap_or_default();
