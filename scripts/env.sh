@@ -22,6 +22,8 @@ if [ -d "${CARGO_HOME:-$HOME/.cargo}/bin" ]; then
   cw_path_prepend "${CARGO_HOME:-$HOME/.cargo}/bin"
 fi
 cw_path_prepend "$CHAINWATCH_TOOLS/node_modules/.bin"
+# Tools built with `cargo install --root "$CHAINWATCH_TOOLS"` (tansu).
+cw_path_prepend "$CHAINWATCH_TOOLS/bin"
 export PATH
 
 # Persistent build cache outside the clone: CI runs in a fresh clone each time.

@@ -104,6 +104,8 @@ wait_until() {
 install_tools() {
   install_curl
   install_anvil
+  # The binary links librdkafka (built from source by the rdkafka crate): cmake and headers.
+  install_rdkafka_build_deps
 }
 
 reset_database() {
@@ -270,7 +272,7 @@ main() {
   trap 'on_exit $?' EXIT
   cw_step "stop previous run" stop_all
   rm -f "$CW_DIR"/anvil.log "$CW_DIR"/chainwatch.log "$CW_DIR"/traffic.json "$CW_DIR"/last-answer.json
-  cw_step "install tools (anvil $CW_ANVIL_VERSION, curl)" install_tools
+  cw_step "install tools (anvil $CW_ANVIL_VERSION, curl, cmake)" install_tools
   cw_step "start postgres" ensure_postgres "$ADMIN_URL"
   cw_step "reset database $QS_DB" reset_database
   cw_step "build chainwatch" build

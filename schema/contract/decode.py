@@ -3,6 +3,11 @@
 
 Usage: decode.py FILE      (FILE holds newline-delimited envelopes, one JSON object per line;
                             `-` reads standard input; blank lines are skipped)
+       decode.py --records FILE
+                           (FILE holds Kafka records of one partition in offset order, one JSON
+                            object per line: {"headers": {name: text}, "value_base64": "..."},
+                            as a Kafka tool dumps them; split envelopes are reassembled from
+                            their `chainwatch-part: i/n` headers, as the contract README says)
 
 Each envelope is checked against ../envelope.schema.json (relative to this script) and
 summarized on one line of standard output:
@@ -208,15 +213,63 @@ def lines_of(name):
         die(f"cannot open {name}: {e.strerror}")
 
 
+def parse_part(text):
+    """`chainwatch-part` header value `i/n` -> (i, n), or InvalidEnvelope."""
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise InvalidEnvelope(f"bad chainwatch-part header {text!r}: expected <index>/<count>")
+    if not 0 <= index < count:
+        raise InvalidEnvelope(f"bad chainwatch-part header {text!r}: index must be below count")
+    return index, count
+
+
+def envelopes_of_records(source):
+    """Yields (record number, envelope bytes) from a record dump, reassembling split envelopes.
+
+    A run of parts is `chainwatch-part: 0/n` .. `n-1/n` with one `chainwatch-seq`; a part 0
+    interrupting an unfinished run replaces it (its publisher restarted), and parts that
+    continue no run are dropped.
+    """
+    import base64
+
+    run = None  # (seq, count, next index, bytearray)
+    for number, raw in enumerate(source, start=1):
+        if not raw.strip():
+            continue
+        record = json.loads(raw)
+        headers = record.get("headers") or {}
+        value = base64.b64decode(record["value_base64"])
+        part = headers.get("chainwatch-part")
+        if part is None:
+            run = None
+            yield number, value
+            continue
+        index, count = parse_part(part)
+        seq = headers.get("chainwatch-seq")
+        if index == 0:
+            run = (seq, count, 0, bytearray())
+        if run is None or run[0] != seq or run[1] != count or run[2] != index:
+            run = None
+            continue
+        run[3].extend(value)
+        run = (run[0], run[1], run[2] + 1, run[3])
+        if run[2] == run[1]:
+            yield number, bytes(run[3])
+            run = None
+
+
 def main(argv):
-    if len(argv) != 2 or argv[1] in ("-h", "--help"):
+    records = len(argv) == 3 and argv[1] == "--records"
+    if not (len(argv) == 2 or records) or argv[1] in ("-h", "--help"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    name = argv[1]
+    name = argv[-1]
     validator, pointers = load_validator(SCHEMA_PATH)
     counts = dict.fromkeys(EVENT_TYPES, 0)
     with lines_of(name) as source:
-        for number, raw in enumerate(source, start=1):
+        numbered = envelopes_of_records(source) if records else enumerate(source, start=1)
+        for number, raw in numbered:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:

@@ -7,8 +7,17 @@ use tokio::{
     net::TcpStream,
 };
 
+/// GETs `url` (`http://host:port/path`) and returns the status and response body.
+pub async fn http_get(url: &str) -> std::io::Result<(u16, String)> {
+    request("GET", url, "").await
+}
+
 /// POSTs `body` to `url` (`http://host:port/path`) and returns the status and response body.
 pub async fn http_post(url: &str, body: &str) -> std::io::Result<(u16, String)> {
+    request("POST", url, body).await
+}
+
+async fn request(method: &str, url: &str, body: &str) -> std::io::Result<(u16, String)> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| std::io::Error::other("only http:// URLs"))?;
@@ -19,7 +28,7 @@ pub async fn http_post(url: &str, body: &str) -> std::io::Result<(u16, String)> 
     let fut = async {
         let mut s = TcpStream::connect(authority).await?;
         let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         s.write_all(req.as_bytes()).await?;

@@ -51,6 +51,15 @@ pub(crate) enum Command {
     /// consumer writing to Postgres, and the GraphQL API. Applies pending migrations first.
     /// Stops cleanly on Ctrl-C / SIGTERM: ingest stops, everything already fetched is written.
     Dev(DevArgs),
+    /// Follows one chain and publishes its events to Kafka: the ingest process of a
+    /// deployment. Keeps no database: on start it reads the end of the chain's topic to find
+    /// where it stopped, checks that block against the chain, and resumes (publishing a revert
+    /// first if the chain reorganized while it was down). Serves /healthz, /readyz and /metrics.
+    Ingest(IngestArgs),
+    /// Reads chain topics from Kafka in a consumer group and writes them to Postgres: the
+    /// consume process of a deployment. Offsets are committed only after the database commit;
+    /// run several to split the chains between them. Serves /healthz, /readyz and /metrics.
+    Consume(ConsumeArgs),
     /// Applies pending database migrations and exits. Safe to run again.
     Migrate(DatabaseArgs),
     /// Serves the GraphQL API alone (read-only) over an existing database.
@@ -59,6 +68,67 @@ pub(crate) enum Command {
     /// `eth_getBlockByNumber(…, true)` plus its receipts (`eth_getBlockReceipts`). Files may hold
     /// the bare `result` or the whole JSON-RPC response.
     Decode(DecodeArgs),
+}
+
+/// The Kafka bus.
+#[derive(Debug, Args)]
+pub(crate) struct KafkaArgs {
+    /// Kafka bootstrap brokers, `HOST:PORT,…`. Overrides `[kafka] brokers`. With `dev`, makes it
+    /// publish and consume through Kafka instead of the in-process bus.
+    #[arg(long, env = "CHAINWATCH_KAFKA_BROKERS", value_name = "HOST:PORT,…")]
+    pub(crate) brokers: Option<String>,
+}
+
+/// `chainwatch ingest`.
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    #[command(flatten)]
+    pub(crate) chains: ChainArgs,
+
+    #[command(flatten)]
+    pub(crate) kafka: KafkaArgs,
+
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(
+        long,
+        env = "CHAINWATCH_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9100"
+    )]
+    pub(crate) listen: String,
+}
+
+/// `chainwatch consume`.
+#[derive(Debug, Args)]
+pub(crate) struct ConsumeArgs {
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub(crate) kafka: KafkaArgs,
+
+    /// Only these chains (repeat, or comma-separated), e.g. `--chain evm:1`. Default: every
+    /// chain topic under the configured prefix, including chains added later.
+    #[arg(
+        long = "chain",
+        value_name = "ID",
+        env = "CHAINWATCH_CONSUME_CHAINS",
+        value_delimiter = ','
+    )]
+    pub(crate) chains: Vec<String>,
+
+    /// Consumer group. Overrides `[kafka] group_id` (default `chainwatch-consume`).
+    #[arg(long, env = "CHAINWATCH_KAFKA_GROUP", value_name = "NAME")]
+    pub(crate) group: Option<String>,
+
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(
+        long,
+        env = "CHAINWATCH_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9101"
+    )]
+    pub(crate) listen: String,
 }
 
 /// `chainwatch serve`.
@@ -93,7 +163,7 @@ pub(crate) struct DecodeArgs {
 pub(crate) struct ChainArgs {
     /// A chain provider: `ID=URL` or `ID=LABEL=URL` (e.g. `evm:1=https://…`). Repeat for more
     /// providers or chains; the same ID twice gives that chain two providers. Adds to the config
-    /// file's chains.
+    /// file's chains. `ingest` also takes a bare `ID` to pick one configured chain.
     #[arg(
         long = "chain",
         value_name = "ID=URL",
@@ -124,6 +194,9 @@ pub(crate) struct DevArgs {
 
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub(crate) kafka: KafkaArgs,
 
     /// Address the API listens on (GraphQL at /graphql, /healthz, /readyz).
     #[arg(long, env = "CHAINWATCH_LISTEN", value_name = "ADDR")]

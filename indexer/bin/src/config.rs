@@ -31,6 +31,8 @@ pub(crate) struct Config {
     #[serde(default)]
     pub(crate) consume: ConsumeSection,
     #[serde(default)]
+    pub(crate) kafka: KafkaSection,
+    #[serde(default)]
     pub(crate) chains: BTreeMap<String, ChainSection>,
 }
 
@@ -76,6 +78,26 @@ pub(crate) struct ConsumeSection {
     pub(crate) max_batch: Option<usize>,
     pub(crate) max_batch_txs: Option<usize>,
     pub(crate) linger_ms: Option<u64>,
+}
+
+/// `[kafka]`: the Kafka bus of `ingest`, `consume` and `dev --brokers`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KafkaSection {
+    pub(crate) brokers: Option<String>,
+    pub(crate) topic_prefix: Option<String>,
+    pub(crate) partitions: Option<i32>,
+    pub(crate) replication: Option<i32>,
+    pub(crate) retention_ms: Option<i64>,
+    pub(crate) max_message_bytes: Option<usize>,
+    pub(crate) group_id: Option<String>,
+    pub(crate) dead_letter_topic: Option<String>,
+    pub(crate) on_poison: Option<String>,
+    pub(crate) session_timeout_ms: Option<u64>,
+    pub(crate) orphan_after_ms: Option<u64>,
+    /// Extra librdkafka properties (`security.protocol`, `sasl.password`, …).
+    #[serde(default)]
+    pub(crate) properties: BTreeMap<String, toml::Value>,
 }
 
 /// `[chains."family:network"]`.
@@ -141,6 +163,68 @@ impl Config {
                 .map_or(d.breaker_cooldown, Duration::from_millis),
             ..d
         }
+    }
+
+    /// The Kafka settings when brokers are given (flag/env first, then `[kafka] brokers`);
+    /// `None` when there are none.
+    pub(crate) fn kafka_config(
+        &self,
+        brokers_flag: Option<&str>,
+    ) -> Result<Option<chainwatch_bus::kafka::KafkaConfig>, ConfigError> {
+        let k = &self.kafka;
+        let Some(brokers) = brokers_flag
+            .map(str::to_owned)
+            .or_else(|| k.brokers.clone())
+        else {
+            return Ok(None);
+        };
+        let mut c = chainwatch_bus::kafka::KafkaConfig::new(brokers);
+        if let Some(v) = &k.topic_prefix {
+            c.topic_prefix = v.clone();
+        }
+        if let Some(v) = k.partitions {
+            c.partitions = v;
+        }
+        if let Some(v) = k.replication {
+            c.replication = v;
+        }
+        c.retention_ms = k.retention_ms;
+        if let Some(v) = k.max_message_bytes {
+            c.max_message_bytes = v;
+        }
+        if let Some(v) = &k.group_id {
+            c.group_id = v.clone();
+        }
+        if let Some(v) = &k.dead_letter_topic {
+            c.dead_letter_topic = v.clone();
+        }
+        if let Some(v) = &k.on_poison {
+            c.on_poison = v
+                .parse()
+                .map_err(|e| err(format!("kafka.on_poison: {e}")))?;
+        }
+        if let Some(v) = k.session_timeout_ms {
+            c.session_timeout = Duration::from_millis(v);
+        }
+        if let Some(v) = k.orphan_after_ms {
+            c.orphan_after = Duration::from_millis(v);
+        }
+        for (name, value) in &k.properties {
+            let text = match value {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_) => {
+                    value.to_string()
+                }
+                _ => {
+                    return Err(err(format!(
+                        "kafka.properties.\"{name}\": expected a string, number or boolean"
+                    )));
+                }
+            };
+            c.properties.insert(name.clone(), text);
+        }
+        c.validate().map_err(|e| err(format!("[kafka]: {e}")))?;
+        Ok(Some(c))
     }
 
     /// Validated chains: ids parse, families are supported, provider lists are non-empty.
@@ -372,6 +456,44 @@ mod tests {
         assert_eq!(chains[0].1.providers.len(), 2);
         assert_eq!(cfg.consume.max_batch_txs, Some(20000));
         assert!(format!("{:?}", chains[0].1.providers).contains("<redacted>"));
+    }
+
+    #[test]
+    fn kafka_section_and_flag() {
+        let cfg = parse(
+            "[kafka]\nbrokers = \"k1:9092,k2:9092\"\non_poison = \"skip\"\nretention_ms = 604800000\n[kafka.properties]\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.password\" = \"${KPASS}\"\n\"socket.keepalive.enable\" = true\n",
+            &[("KPASS", "hunter2")],
+        )
+        .unwrap();
+        let k = cfg.kafka_config(None).unwrap().unwrap();
+        assert_eq!(k.brokers, "k1:9092,k2:9092");
+        assert_eq!(k.on_poison, chainwatch_bus::kafka::PoisonPolicy::Skip);
+        assert_eq!(k.retention_ms, Some(604_800_000));
+        assert_eq!(k.properties["sasl.password"], "hunter2");
+        assert_eq!(k.properties["socket.keepalive.enable"], "true");
+        assert!(!format!("{k:?}").contains("hunter2"), "{k:?}");
+        // The flag wins over the file; no brokers at all means no Kafka.
+        assert_eq!(
+            cfg.kafka_config(Some("x:1")).unwrap().unwrap().brokers,
+            "x:1"
+        );
+        assert!(Config::default().kafka_config(None).unwrap().is_none());
+        let bad = parse("[kafka]\nbrokers = \"k:1\"\non_poison = \"ignore\"\n", &[]).unwrap();
+        let e = bad.kafka_config(None).unwrap_err().0;
+        assert_eq!(
+            e,
+            "kafka.on_poison: \"ignore\": expected \"stop\" or \"skip\""
+        );
+        let bad = parse(
+            "[kafka]\nbrokers = \"k:1\"\ndead_letter_topic = \"chainwatch.v1.dlq\"\n",
+            &[],
+        )
+        .unwrap();
+        let e = bad.kafka_config(None).unwrap_err().0;
+        assert!(
+            e.starts_with("[kafka]: bus configuration: dead_letter_topic"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use chainwatch_bus::InProcessBus;
+use chainwatch_bus::{InProcessBus, Publisher, kafka::KafkaBus};
 use chainwatch_chain_core::{ChainAdapter, ErrorChain};
 use chainwatch_consume::{ConsumeConfig, Consumer};
 use chainwatch_ingest::{Ingest, IngestConfig, Resume};
@@ -11,7 +11,7 @@ use chainwatch_schema::ChainId;
 use chainwatch_store::Store;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::{
     cli::{DevArgs, ServeArgs},
@@ -21,7 +21,9 @@ use crate::{
 
 const TRACE_TARGET: &str = "chainwatch::bin::dev";
 
-/// Runs until SIGINT/SIGTERM or a fatal error of the consumer or API.
+/// Runs until SIGINT/SIGTERM or a fatal error of the consumer or API. With Kafka brokers
+/// configured, publishes and consumes through Kafka (resuming each chain from its topic's end)
+/// instead of the in-process bus (resuming from the database).
 pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     let metrics = crate::telemetry::install()?;
     for spec in &args.chains.chains {
@@ -57,35 +59,54 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     let api = tokio::spawn(chainwatch_api::serve(listener, router, api_cancel.clone()));
     info!(target: TRACE_TARGET, graphql = %format!("http://{listen_addr}/graphql"), "API listening");
 
-    let (publisher, subscriber) = InProcessBus::channel(64);
-    let publisher = Arc::new(publisher);
-    let consume_cfg = ConsumeConfig {
-        max_batch: cfg.consume.max_batch.unwrap_or(256),
-        max_batch_txs: cfg.consume.max_batch_txs.unwrap_or(20_000),
-        linger: cfg
-            .consume
-            .linger_ms
-            .map_or(Duration::from_millis(50), Duration::from_millis),
-    };
-    let consumer = tokio::spawn(
-        Consumer::new(store.clone(), subscriber, consume_cfg).run(CancellationToken::new()),
-    );
-
+    let consume_cfg = consume_config(&cfg);
     let ingest_cancel = CancellationToken::new();
+    let consumer_cancel = CancellationToken::new();
     let mut ingests = JoinSet::new();
-    for (adapter, section) in adapters {
-        let id = adapter.chain().clone();
-        let resume = resume_point(&store, &id, adapter.finality_model().window()).await?;
-        let ingest = Ingest::new(
-            adapter,
-            publisher.clone(),
-            ingest_config(&cfg, section, &args),
-        );
-        let cancel = ingest_cancel.clone();
-        ingests.spawn(async move { (id, ingest.run(resume, cancel).await) });
-    }
-    // Only the ingest tasks hold the publisher now: when they end, the bus closes.
-    drop(publisher);
+    let kafka = cfg.kafka_config(args.kafka.brokers.as_deref())?;
+    let (consumer, kafka_bus) = match kafka {
+        None => {
+            let (publisher, subscriber) = InProcessBus::channel(64);
+            let consumer = tokio::spawn(
+                Consumer::new(store.clone(), subscriber, consume_cfg).run(consumer_cancel.clone()),
+            );
+            let publisher: Arc<dyn Publisher> = Arc::new(publisher);
+            for (adapter, section) in adapters {
+                let id = adapter.chain().clone();
+                let resume = resume_point(&store, &id, adapter.finality_model().window()).await?;
+                let ingest_cfg = ingest_config(&cfg, section, args.chains.start_height);
+                let ingest = Ingest::new(adapter, publisher.clone(), ingest_cfg);
+                let cancel = ingest_cancel.clone();
+                ingests.spawn(async move { (id, ingest.run(resume, cancel).await) });
+            }
+            // Only the ingest tasks hold the publisher now: when they end, the bus closes.
+            drop(publisher);
+            (consumer, None)
+        }
+        Some(k) => {
+            info!(target: TRACE_TARGET, brokers = %k.brokers, "using the Kafka bus");
+            let bus = KafkaBus::connect(k, Duration::from_secs(30)).await?;
+            let ids: Vec<ChainId> = adapters.iter().map(|(a, _)| a.chain().clone()).collect();
+            let subscriber = bus.subscriber(&ids).await?;
+            let consumer = tokio::spawn(
+                Consumer::new(store.clone(), subscriber, consume_cfg).run(consumer_cancel.clone()),
+            );
+            for (adapter, section) in adapters {
+                let id = adapter.chain().clone();
+                let publisher: Arc<dyn Publisher> = Arc::new(bus.publisher(&id).await?);
+                let window = adapter.finality_model().window() as usize;
+                let resume = bus.tail(&id, window).await?.map(|t| Resume {
+                    seq: t.seq,
+                    recent: t.recent,
+                });
+                let ingest_cfg = ingest_config(&cfg, section, args.chains.start_height);
+                let ingest = Ingest::new(adapter, publisher, ingest_cfg);
+                let cancel = ingest_cancel.clone();
+                ingests.spawn(async move { (id, ingest.run(resume, cancel).await) });
+            }
+            (consumer, Some((bus, ids)))
+        }
+    };
 
     let outcome = tokio::select! {
         _ = shutdown_signal() => {
@@ -96,6 +117,11 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     };
     ingest_cancel.cancel();
     while ingests.join_next().await.is_some() {}
+    if let Some((bus, ids)) = &kafka_bus {
+        // Kafka never "closes": write what ingest published, then stop the consumer.
+        drain(bus, &store, ids, Duration::from_secs(30)).await;
+        consumer_cancel.cancel();
+    }
     let consumed = consumer.await.context("consumer task panicked")?;
     api_cancel.cancel();
     let served = api.await.context("API task panicked")?;
@@ -135,7 +161,10 @@ pub(crate) async fn serve(cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The API address from the flag/env, else the config file, else 127.0.0.1:8080.
-fn listen_addr(flag: Option<&str>, cfg: &Config) -> Result<std::net::SocketAddr, ConfigError> {
+pub(crate) fn listen_addr(
+    flag: Option<&str>,
+    cfg: &Config,
+) -> Result<std::net::SocketAddr, ConfigError> {
     let listen = flag
         .map(str::to_owned)
         .or_else(|| cfg.api.listen.clone())
@@ -149,7 +178,7 @@ fn listen_addr(flag: Option<&str>, cfg: &Config) -> Result<std::net::SocketAddr,
 
 /// Waits for ingest tasks; a chain whose ingest fails is logged and the others go on. Returns
 /// when every chain has stopped.
-async fn watch_ingests(
+pub(crate) async fn watch_ingests(
     set: &mut JoinSet<(ChainId, Result<(), chainwatch_ingest::IngestError>)>,
 ) -> anyhow::Result<()> {
     let mut failed = Vec::new();
@@ -170,11 +199,28 @@ async fn watch_ingests(
     }
 }
 
-fn ingest_config(cfg: &Config, section: &ChainSection, args: &DevArgs) -> IngestConfig {
+/// The consumer's batching from `[consume]`.
+pub(crate) fn consume_config(cfg: &Config) -> ConsumeConfig {
+    ConsumeConfig {
+        max_batch: cfg.consume.max_batch.unwrap_or(256),
+        max_batch_txs: cfg.consume.max_batch_txs.unwrap_or(20_000),
+        linger: cfg
+            .consume
+            .linger_ms
+            .map_or(Duration::from_millis(50), Duration::from_millis),
+    }
+}
+
+/// Ingest settings of one chain: its section, then `[ingest]`, then the defaults.
+pub(crate) fn ingest_config(
+    cfg: &Config,
+    section: &ChainSection,
+    start_height: Option<u64>,
+) -> IngestConfig {
     let d = IngestConfig::default();
     let ms = Duration::from_millis;
     IngestConfig {
-        start_height: section.start_height.or(args.chains.start_height),
+        start_height: section.start_height.or(start_height),
         backfill_concurrency: section
             .backfill_concurrency
             .or(cfg.ingest.backfill_concurrency)
@@ -192,6 +238,37 @@ fn ingest_config(cfg: &Config, section: &ChainSection, args: &DevArgs) -> Ingest
     }
 }
 
+/// Waits until the database holds every chain's last published envelope, or `timeout`.
+async fn drain(bus: &KafkaBus, store: &Store, ids: &[ChainId], timeout: Duration) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    for id in ids {
+        let published = match bus.tail(id, 1).await {
+            Ok(t) => t.map_or(0, |t| t.seq),
+            Err(e) => {
+                warn!(target: TRACE_TARGET, chain = %id, error = %e, "cannot read the end of the topic; not waiting for the consumer");
+                continue;
+            }
+        };
+        loop {
+            let written = store
+                .watermark(id)
+                .await
+                .ok()
+                .flatten()
+                .map_or(0, |w| w.seq);
+            if written >= published {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                warn!(target: TRACE_TARGET, chain = %id, published, written,
+                      "stopping before the consumer caught up; the rest is written on the next start");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// In `dev` the database is the only memory: resume from its watermark and recent blocks.
 async fn resume_point(store: &Store, id: &ChainId, window: u64) -> anyhow::Result<Option<Resume>> {
     Ok(store
@@ -200,7 +277,8 @@ async fn resume_point(store: &Store, id: &ChainId, window: u64) -> anyhow::Resul
         .map(|(seq, recent)| Resume { seq, recent }))
 }
 
-async fn shutdown_signal() {
+/// Waits for SIGINT or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod dev;
 mod offline;
+mod pipeline;
 mod registry;
 mod telemetry;
 
@@ -21,8 +22,10 @@ use tracing_subscriber::EnvFilter;
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn,reqwest=warn"));
+    // Colours only on a terminal: log files and collectors get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -53,6 +56,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = load_config(&cli)?;
     match cli.command {
         Command::Dev(args) => dev::run(cfg, args).await,
+        Command::Ingest(args) => pipeline::ingest(cfg, args).await,
+        Command::Consume(args) => pipeline::consume(cfg, args).await,
         Command::Serve(args) => dev::serve(cfg, args).await,
         Command::Decode(args) => offline::decode(&args),
         Command::Migrate(args) => {

@@ -54,7 +54,124 @@ const METRICS: &[(&str, &str, &str)] = &[
         "chainwatch_consume_rows_written_total",
         "Rows written to Postgres by table.",
     ),
+    (
+        "counter",
+        "chainwatch_bus_published_total",
+        "Envelopes handed to the Kafka producer, by chain.",
+    ),
+    (
+        "counter",
+        "chainwatch_bus_split_envelopes_total",
+        "Envelopes larger than the message limit, sent as several records.",
+    ),
+    (
+        "counter",
+        "chainwatch_bus_delivery_errors_total",
+        "Kafka deliveries that failed for good (ingest of that chain stops).",
+    ),
+    (
+        "gauge",
+        "chainwatch_consume_kafka_lag_messages",
+        "Records of the chain's topic not yet read by this consumer (from librdkafka statistics).",
+    ),
+    (
+        "counter",
+        "chainwatch_consume_dead_letters_total",
+        "Poison records copied to the dead-letter topic, by chain.",
+    ),
+    (
+        "gauge",
+        "chainwatch_consume_chain_stopped",
+        "1 when this consumer stopped reading the chain at a poison record.",
+    ),
+    (
+        "counter",
+        "chainwatch_consume_commit_errors_total",
+        "Kafka offset commits that failed (retried with the next batch).",
+    ),
+    (
+        "counter",
+        "chainwatch_consume_kafka_errors_total",
+        "Errors reported by the Kafka consumer while reading (librdkafka retries them).",
+    ),
 ];
+
+/// Readiness of an `ingest` or `consume` process, as `/readyz` reports it.
+#[derive(Debug, Clone)]
+pub(crate) struct Readiness(std::sync::Arc<std::sync::Mutex<Result<(), String>>>);
+
+impl Readiness {
+    /// Not ready yet, for `reason`.
+    pub(crate) fn new(reason: &str) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(Err(
+            reason.to_owned()
+        ))))
+    }
+
+    /// Ready.
+    pub(crate) fn ready(&self) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Ok(());
+    }
+
+    /// Not ready, for `reason`.
+    pub(crate) fn not_ready(&self, reason: impl Into<String>) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Err(reason.into());
+    }
+
+    fn get(&self) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Serves `/healthz` (200 while the process runs), `/readyz` (200 when `readiness` is ready,
+/// else 503 with the reason) and `/metrics` on `addr` until `cancel` fires.
+pub(crate) async fn serve_ops(
+    addr: &str,
+    handle: PrometheusHandle,
+    readiness: Readiness,
+    cancel: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    use anyhow::Context as _;
+    use axum::{http::StatusCode, routing::get};
+    let addr: std::net::SocketAddr = addr.parse().map_err(|_| {
+        crate::config::ConfigError(format!(
+            "--listen {addr}: expected HOST:PORT, e.g. 127.0.0.1:9100"
+        ))
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let router = axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let r = readiness.get();
+                async move {
+                    match r {
+                        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+                        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why),
+                    }
+                }
+            }),
+        );
+    let router = route(router, handle);
+    tracing::info!(target: "chainwatch::bin", %addr, "health and metrics endpoints listening");
+    Ok(tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { cancel.cancelled().await })
+            .await
+    }))
+}
 
 /// Installs the process-wide Prometheus recorder and returns the handle that renders it.
 pub(crate) fn install() -> anyhow::Result<PrometheusHandle> {

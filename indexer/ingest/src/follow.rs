@@ -198,10 +198,21 @@ impl Ingest {
         resume: Option<Resume>,
         cancel: CancellationToken,
     ) -> Result<(), IngestError> {
-        match self.run_inner(resume, &cancel).await {
+        let outcome = match self.run_inner(resume, &cancel).await {
             Err(IngestError::Cancelled) => Ok(()),
             other => other,
-        }
+        };
+        // Whatever happened, wait for the bus to acknowledge what was published: a clean stop
+        // must not leave events in a client buffer, and a failed delivery must be reported.
+        let flushed = self
+            .publisher
+            .flush()
+            .await
+            .map_err(|source| IngestError::Bus {
+                chain: self.chain().clone(),
+                source,
+            });
+        outcome.and(flushed)
     }
 
     async fn run_inner(

@@ -12,7 +12,8 @@
 //!   constant interval; permanent errors stop this chain's task with [`IngestError::Fetch`].
 //! - Ingest keeps no database. It starts from a [`Resume`] point given by the caller (the last
 //!   published seq and recent block refs) or from the configured start height.
-//! - Cancellation stops it between events: a published event is never half-sent.
+//! - Cancellation stops it between events: a published event is never half-sent. Before `run`
+//!   returns, the publisher is flushed, so on `Ok` everything published is acknowledged by the bus.
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 

@@ -5,6 +5,7 @@
 mod config_errors;
 mod decode;
 mod failover;
+mod kafka;
 mod migrate;
 mod reorg;
 mod serve;

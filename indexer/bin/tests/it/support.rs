@@ -41,14 +41,21 @@ pub(crate) struct Dev {
 impl Dev {
     /// Starts `chainwatch dev` with `args` (plus `--listen` on a free port), logging to a file.
     pub(crate) fn start(args: &[String]) -> Self {
-        let dir = scratch("dev");
+        Self::start_cmd("dev", args, &[])
+    }
+
+    /// Starts `chainwatch <command>` with `args` and `env` (plus `--listen` on a free port:
+    /// the API of `dev`, the health and metrics endpoints of `ingest` and `consume`).
+    pub(crate) fn start_cmd(command: &str, args: &[String], env: &[(&str, &str)]) -> Self {
+        let dir = scratch(command);
         let log = dir.join("chainwatch.log");
         let listen = format!("127.0.0.1:{}", free_port());
         let child = bin()
-            .arg("dev")
+            .arg(command)
+            .env("RUST_LOG", "info,chainwatch=debug,sqlx=warn")
+            .envs(env.iter().copied())
             .args(args)
             .args(["--listen", &listen])
-            .env("RUST_LOG", "info,chainwatch=debug,sqlx=warn")
             .env_remove("DATABASE_URL")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -135,6 +142,21 @@ impl Dev {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Kills the process with SIGKILL: no clean shutdown.
+    pub(crate) fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Whether the process is still running (false once stopped or killed).
+    pub(crate) fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
     }
 
     /// Sends SIGTERM and waits for a clean exit.

@@ -1,0 +1,3 @@
+//! Integration tests of the bus against a real Kafka-protocol broker (tansu).
+
+mod kafka;
