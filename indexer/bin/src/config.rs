@@ -456,6 +456,11 @@ mod tests {
         assert_eq!(chains[0].1.providers.len(), 2);
         assert_eq!(cfg.consume.max_batch_txs, Some(20000));
         assert!(format!("{:?}", chains[0].1.providers).contains("<redacted>"));
+        // No brokers in the example: Kafka stays off until --brokers or the env sets them.
+        assert!(cfg.kafka_config(None).unwrap().is_none());
+        let k = cfg.kafka_config(Some("k:9092")).unwrap().unwrap();
+        assert_eq!(k.group_id, "chainwatch-consume");
+        assert_eq!(k.orphan_after, Duration::from_secs(60));
     }
 
     #[test]
