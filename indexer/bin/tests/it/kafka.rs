@@ -671,3 +671,34 @@ async fn two_consumers_split_chains_and_survive_one_dying(pool: PgPool) {
     .unwrap();
     assert_eq!(dups, 0);
 }
+
+/// `dev --brokers` publishes and consumes through Kafka (the topic fills up) and indexes like
+/// `dev` with the in-process bus; a restart resumes from the end of the topic.
+#[sqlx::test(migrations = false)]
+async fn dev_with_brokers_goes_through_kafka(pool: PgPool) {
+    let anvil = Anvil::spawn(&[]).await;
+    mixed_traffic(&anvil, 3, 2).await;
+    let broker = Tansu::spawn().await;
+    let url = url_of(&pool).await;
+    let store = Store::from_pool(pool.clone());
+    let mut args = crate::support::dev_args(&anvil.url(), &url);
+    args.extend(["--brokers".to_owned(), broker.brokers()]);
+    let mut dev = Dev::start(&args);
+    dev.wait_ready().await;
+    dev.wait_indexed(&store, &anvil_chain(), &anvil).await;
+    assert!(dev.stop().success(), "{}", dev.logs());
+    assert!(dev.logs().contains("using the Kafka bus"), "{}", dev.logs());
+    let (_, end) = committed_and_end(&broker.brokers(), "chainwatch.v1.evm.31337");
+    assert!(end > 0, "nothing was published to the topic");
+
+    mine_traffic(&anvil, 5, 9).await;
+    let mut dev = Dev::start(&args);
+    dev.wait_ready().await;
+    dev.wait_indexed(&store, &anvil_chain(), &anvil).await;
+    assert!(dev.stop().success(), "{}", dev.logs());
+    assert!(dev.logs().contains("resuming"), "{}", dev.logs());
+
+    let live = store.snapshot(&anvil_chain()).await.unwrap();
+    let clean = clean_snapshot(&anvil, "kafka_dev").await;
+    assert_eq!(live, clean, "dev through Kafka differs from dev in process");
+}
