@@ -71,12 +71,16 @@ impl FetchError {
 pub struct RpcError {
     /// The provider's label.
     pub provider: String,
-    /// Short reason label (`timeout`, `connect`, `http_5xx`, `rate_limited`, `decode`, `rpc_error`).
+    /// Short reason label (`timeout`, `connect`, `http_5xx`, `rate_limited`, `decode`, `rpc_error`,
+    /// `method_not_found`, `invalid_params`, `execution_reverted`).
     pub reason: &'static str,
     /// JSON-RPC error code, if the provider answered with one.
     pub code: Option<i64>,
     /// Scrubbed description.
     pub message: String,
+    /// The JSON-RPC error's `data`, when the provider sent one (for a reverted `eth_call`: the
+    /// revert data, hex).
+    pub data: Option<serde_json::Value>,
 }
 
 /// Formats an error with all its sources, `outer: inner: innermost`, for one-line logs and exit

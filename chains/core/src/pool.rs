@@ -233,6 +233,8 @@ struct RpcErrorObject {
     code: i64,
     #[serde(default)]
     message: String,
+    #[serde(default)]
+    data: Option<serde_json::Value>,
 }
 
 impl EndpointPool {
@@ -444,6 +446,7 @@ impl EndpointPool {
             reason: "no_attempt",
             code: None,
             message: "no attempt was made".into(),
+            data: None,
         });
         Err(FetchError::Transient {
             reason: e.reason,
@@ -465,6 +468,7 @@ impl EndpointPool {
                 reason: "no_such_provider",
                 code: None,
                 message: format!("no provider at index {idx}"),
+                data: None,
             });
         }
         self.send(idx, method, &params).await.map_err(|e| match e {
@@ -585,6 +589,7 @@ impl EndpointPool {
             reason,
             code,
             message: p.redactor.scrub(&message),
+            data: None,
         };
         let resp = self
             .client
@@ -627,6 +632,13 @@ impl EndpointPool {
         if let Some(e) = parsed.error {
             let msg = format!("JSON-RPC error {}: {}", e.code, e.message);
             let lower = e.message.to_ascii_lowercase();
+            // The node executed the call and it reverted: that is the answer, not a provider
+            // fault (no failover, no health penalty), and `data` holds the revert bytes.
+            if e.code == 3 || lower.contains("execution reverted") {
+                let mut reverted = err("execution_reverted", Some(e.code), msg);
+                reverted.data = e.data;
+                return Err(Attempt::Permanent(reverted));
+            }
             return Err(match e.code {
                 -32601 => Attempt::Permanent(err("method_not_found", Some(e.code), msg)),
                 -32602 => Attempt::Permanent(err("invalid_params", Some(e.code), msg)),

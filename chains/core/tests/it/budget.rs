@@ -173,3 +173,44 @@ async fn request_on_unknown_index_is_an_error() {
     assert_eq!(e.reason, "no_such_provider");
     assert_eq!(stub.requests(), 0);
 }
+
+/// A reverted `eth_call` (anvil answers code 3 with the revert data) is the node's answer, not a
+/// provider fault: permanent, no failover, the provider stays healthy, and `data` keeps the
+/// revert bytes for the caller to decode.
+#[tokio::test(flavor = "multi_thread")]
+async fn execution_reverted_is_an_answer_with_its_data() {
+    use chainwatch_chain_core::RpcError;
+    use chainwatch_testkit::{
+        Anvil,
+        evm::{deploy, error_string, reverting_runtime},
+    };
+    let anvil = Anvil::spawn(&[]).await;
+    let second = RpcStub::eth().await;
+    let from = anvil.accounts().await[0].clone();
+    let payload = error_string("nope");
+    let reverter = deploy(&anvil, &from, &reverting_runtime(&payload)).await;
+    let pool = pool(
+        vec![
+            provider("anvil", anvil.url(), 2),
+            provider("second", second.url(), 1),
+        ],
+        fast_cfg(),
+    );
+    let err = pool
+        .request::<serde_json::Value>(
+            "eth_call",
+            json!([{"to": reverter, "data": "0x"}, "latest"]),
+        )
+        .await
+        .unwrap_err();
+    let FetchError::Permanent { reason, source } = &err else {
+        panic!("expected a permanent error, got {err:?}");
+    };
+    assert_eq!(*reason, "execution_reverted");
+    let rpc = source.downcast_ref::<RpcError>().expect("an RpcError");
+    let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(rpc.data, Some(json!(format!("0x{hex}"))), "{rpc:?}");
+    assert_eq!(second.requests(), 0, "failed over on a revert");
+    let h = health(&pool, "anvil");
+    assert_eq!((h.failures, h.circuit_open), (0, false), "{h:?}");
+}
