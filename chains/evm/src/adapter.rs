@@ -15,7 +15,7 @@ use chainwatch_chain_core::{ChainAdapter, EndpointPool, FetchError, FinalityMode
 use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead};
 use futures::future::join_all;
 use serde_json::json;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::{
     TRACE_TARGET,
@@ -38,6 +38,36 @@ pub struct EvmOptions {
     /// top of the built-in table of common ones. Read once by [`EvmAdapter::connect`]. Default
     /// none.
     pub abi_dir: Option<PathBuf>,
+    /// Where `safe` and `finalized` heights come from. Default [`FinalitySource::Tags`].
+    pub finality: FinalitySource,
+    /// Blocks below `latest` that count as safe when finality is by depth (or the node rejects
+    /// the `safe` tag). Default 12.
+    pub safe_depth: u64,
+    /// Blocks below `latest` that count as finalized when finality is by depth (or the node
+    /// rejects the `finalized` tag). Default 64.
+    pub finalized_depth: u64,
+}
+
+/// Where an EVM chain's `safe` and `finalized` heights come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FinalitySource {
+    /// The node's `safe` and `finalized` block tags (Ethereum since the merge, OP-stack and
+    /// Arbitrum chains, recent Polygon Bor). A node that rejects a tag falls back to the depth.
+    #[default]
+    Tags,
+    /// A confirmations depth below `latest`, for chains whose nodes have no (trustworthy) tags.
+    Depth,
+}
+
+impl std::str::FromStr for FinalitySource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tags" => Ok(Self::Tags),
+            "depth" => Ok(Self::Depth),
+            other => Err(format!("{other:?}: expected \"tags\" or \"depth\"")),
+        }
+    }
 }
 
 impl Default for EvmOptions {
@@ -46,6 +76,26 @@ impl Default for EvmOptions {
             max_reorg_depth: 64,
             receipt_concurrency: 16,
             abi_dir: None,
+            finality: FinalitySource::Tags,
+            safe_depth: 12,
+            finalized_depth: 64,
+        }
+    }
+}
+
+impl EvmOptions {
+    /// Safe defaults for a chain id: Polygon PoS (137) has had reorgs of 157 blocks, so it gets a
+    /// 256-block finalized depth and a 300-block reorg window; Polygon Amoy (80002) the same;
+    /// every other chain the [`Default`].
+    pub fn for_chain_id(chain_id: u64) -> Self {
+        match chain_id {
+            137 | 80002 => Self {
+                max_reorg_depth: 300,
+                safe_depth: 128,
+                finalized_depth: 256,
+                ..Self::default()
+            },
+            _ => Self::default(),
         }
     }
 }
@@ -207,6 +257,20 @@ impl EvmAdapter {
         self.per_tx_receipts.load(Ordering::Relaxed)
     }
 
+    /// The block `depth` below `latest`, or `None` while the chain is shorter than that.
+    async fn depth_head(&self, depth: u64) -> Result<Option<BlockRef>, FetchError> {
+        let Some(latest) = self.header("latest", None).await? else {
+            return Ok(None);
+        };
+        let Some(h) = latest.height.checked_sub(depth) else {
+            return Ok(None);
+        };
+        if depth == 0 {
+            return Ok(Some(latest));
+        }
+        self.header(&quantity(h), Some(h)).await
+    }
+
     /// `eth_getBlockByNumber(tag_or_number, false)` as a ref, checking the number when a
     /// number was asked for.
     async fn header(&self, at: &str, height: Option<u64>) -> Result<Option<BlockRef>, FetchError> {
@@ -235,32 +299,37 @@ impl ChainAdapter for EvmAdapter {
         }
     }
 
-    /// `latest` for `Pending` and `Included`, else the `safe` / `finalized` tag. A node that
-    /// rejects the tag (pre-merge chains, some L2s) gives `Ok(None)`, and the tag is not asked
-    /// for again during the next minute.
+    /// `latest` for `Pending` and `Included`. `Safe` / `Finalized`: the `safe` / `finalized`
+    /// tag with [`FinalitySource::Tags`], else `latest` minus [`EvmOptions::safe_depth`] /
+    /// [`EvmOptions::finalized_depth`]. A node that rejects a tag (pre-merge chains, some L2s)
+    /// gets the depth instead, and the tag is not asked for again during the next minute.
     async fn head(&self, at: Finality) -> Result<Option<BlockRef>, FetchError> {
-        let (tag, support) = match at {
-            Finality::Pending | Finality::Included => ("latest", None),
-            Finality::Safe => ("safe", Some(&self.tags[0])),
-            Finality::Finalized => ("finalized", Some(&self.tags[1])),
+        let (tag, support, depth) = match at {
+            Finality::Pending | Finality::Included => ("latest", None, 0),
+            Finality::Safe => ("safe", Some(&self.tags[0]), self.opts.safe_depth),
+            Finality::Finalized => ("finalized", Some(&self.tags[1]), self.opts.finalized_depth),
         };
-        if support.is_some_and(TagSupport::skipped) {
-            return Ok(None);
+        let Some(support) = support else {
+            return self.header(tag, None).await;
+        };
+        if self.opts.finality == FinalitySource::Depth || support.skipped() {
+            return self.depth_head(depth).await;
         }
-        match (self.header(tag, None).await, support) {
-            (Err(e), Some(support)) if rejects_tag(&e) => {
+        match self.header(tag, None).await {
+            Err(e) if rejects_tag(&e) => {
                 if support.rejected() {
-                    debug!(
+                    info!(
                         target: TRACE_TARGET,
                         chain = %self.chain,
                         tag,
+                        depth,
                         error = %chainwatch_chain_core::ErrorChain(&e),
-                        "node rejects the block tag; reporting no head at this level"
+                        "node rejects the block tag; using a confirmations depth instead"
                     );
                 }
-                Ok(None)
+                self.depth_head(depth).await
             }
-            (result, _) => result,
+            result => result,
         }
     }
 

@@ -18,8 +18,10 @@
 //! - [`EvmAdapter::connect`] checks `eth_chainId` on every provider; a provider on another chain
 //!   is a permanent `chain_id_mismatch` error naming the provider's label (never its URL).
 //! - `head`: `eth_getBlockByNumber` with the tag `latest` (for `Pending` and `Included`), `safe`
-//!   or `finalized`. A node that rejects the `safe`/`finalized` tag gives `Ok(None)`, and the tag
-//!   is not asked for again during the next minute.
+//!   or `finalized`. With [`FinalitySource::Depth`], or when a node rejects the tag (and then
+//!   for the next minute without asking again), safe and finalized are `latest` minus the
+//!   configured confirmations depth ([`EvmOptions::for_chain_id`] has safe defaults, e.g. 256
+//!   blocks for Polygon PoS).
 //! - `block(h)`: `eth_getBlockByNumber(h, true)`, then `eth_getBlockReceipts(<block hash>)`.
 //!   Asking by hash keeps block and receipts consistent: if a reorg replaced the block in
 //!   between, the receipts are `null` or do not match, and the call fails with the transient
@@ -93,7 +95,7 @@ mod receipts;
 mod revert;
 mod rpc;
 
-pub use adapter::{EvmAdapter, EvmOptions};
+pub use adapter::{EvmAdapter, EvmOptions, FinalitySource};
 pub use normalize::{DecodeError, normalize_block};
 
 /// Trace target of this crate.

@@ -236,3 +236,51 @@ async fn non_evm_chain_ids_are_invalid_config() {
     .unwrap_err();
     assert_eq!(e.reason(), "invalid_config");
 }
+
+/// A chain configured for finality by depth reports SAFE/FINALIZED at `latest` minus the
+/// configured confirmations, ignoring the node's tags; before the chain is that long, `None`.
+#[tokio::test(flavor = "multi_thread")]
+async fn finality_by_confirmations_depth() {
+    use chainwatch_chain_evm::{EvmAdapter, EvmOptions, FinalitySource};
+    let anvil = Anvil::spawn(&[]).await;
+    let opts = EvmOptions {
+        finality: FinalitySource::Depth,
+        safe_depth: 3,
+        finalized_depth: 7,
+        ..EvmOptions::default()
+    };
+    let a = EvmAdapter::connect(
+        ANVIL_CHAIN.parse().unwrap(),
+        crate::support::pool(ANVIL_CHAIN, &[("local", &anvil.url())]),
+        opts,
+    )
+    .await
+    .unwrap();
+    anvil.mine(5).await;
+    assert_eq!(
+        a.head(Finality::Safe).await.unwrap().map(|r| r.height),
+        Some(2)
+    );
+    assert_eq!(
+        a.head(Finality::Finalized).await.unwrap(),
+        None,
+        "chain shorter than the depth"
+    );
+    anvil.mine(15).await;
+    // anvil's own tags would say 18 and 16 (`--slots-in-an-epoch 2`); the depth wins.
+    let safe = a.head(Finality::Safe).await.unwrap().unwrap();
+    let finalized = a.head(Finality::Finalized).await.unwrap().unwrap();
+    assert_eq!((safe.height, finalized.height), (17, 13));
+    assert_eq!(Some(finalized), a.block_ref(13).await.unwrap());
+}
+
+#[test]
+fn polygon_defaults_cover_its_deepest_reorgs() {
+    use chainwatch_chain_evm::EvmOptions;
+    let p = EvmOptions::for_chain_id(137);
+    assert!(
+        p.finalized_depth > 157 && p.max_reorg_depth >= p.finalized_depth,
+        "{p:?}"
+    );
+    assert_eq!(EvmOptions::for_chain_id(1), EvmOptions::default());
+}

@@ -266,7 +266,7 @@ async fn reorg_between_block_and_transaction_receipts_is_transient() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rejected_tags_give_no_head_and_are_not_asked_again_at_once() {
+async fn rejected_tags_fall_back_to_depth_and_are_not_asked_again_at_once() {
     let anvil = Anvil::spawn(&[]).await;
     let proxy = Proxy::start(
         anvil.url(),
@@ -279,18 +279,23 @@ async fn rejected_tags_give_no_head_and_are_not_asked_again_at_once() {
     let a = connect(ANVIL_CHAIN, &[("proxied", &proxy.url)])
         .await
         .unwrap();
-    anvil.mine(5).await;
-    assert_eq!(a.head(Finality::Safe).await.unwrap(), None);
-    assert_eq!(a.head(Finality::Finalized).await.unwrap(), None);
+    anvil.mine(70).await;
+    // Default depths: safe 12, finalized 64 below latest (70).
+    let height = |r: Option<chainwatch_schema::BlockRef>| r.map(|r| r.height);
+    assert_eq!(height(a.head(Finality::Safe).await.unwrap()), Some(58));
+    assert_eq!(height(a.head(Finality::Finalized).await.unwrap()), Some(6));
     let safe_calls = proxy.calls("eth_getBlockByNumber(safe)");
     // A server error is retried by the pool; invalid params is final at once.
     assert!(safe_calls >= 1, "{safe_calls}");
     assert_eq!(proxy.calls("eth_getBlockByNumber(finalized)"), 1);
     // Within the re-probe interval the tags are not asked for.
-    assert_eq!(a.head(Finality::Safe).await.unwrap(), None);
-    assert_eq!(a.head(Finality::Finalized).await.unwrap(), None);
+    assert_eq!(height(a.head(Finality::Safe).await.unwrap()), Some(58));
+    assert_eq!(height(a.head(Finality::Finalized).await.unwrap()), Some(6));
     assert_eq!(proxy.calls("eth_getBlockByNumber(safe)"), safe_calls);
     assert_eq!(proxy.calls("eth_getBlockByNumber(finalized)"), 1);
     // `latest` is unaffected.
-    assert_eq!(a.head(Finality::Included).await.unwrap().unwrap().height, 5);
+    assert_eq!(
+        a.head(Finality::Included).await.unwrap().unwrap().height,
+        70
+    );
 }
