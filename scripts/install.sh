@@ -191,3 +191,64 @@ ensure_postgres() {
   [ "$can" = t ] || cw_log "warning: the role in $shown cannot CREATE DATABASE; #[sqlx::test] needs it"
   cw_log "postgres ready: $shown"
 }
+
+# --- operations tooling (scripts/test-ops.sh) -------------------------------------------------
+CW_HELM_PYTHON_SDK_VERSION=0.2.2
+CW_KUBERNETES_VALIDATE_VERSION=1.37.0
+CW_K8S_MODELS_PROM_OP_VERSION=6.0.0
+
+# promtool (check/test Prometheus rules) from Debian's `prometheus` package. On a machine with
+# systemd this also installs (and may start) the Prometheus service; the tests only use promtool.
+install_promtool() {
+  if command -v promtool >/dev/null 2>&1; then
+    cw_log "promtool present: $(promtool --version 2>&1 | head -n 1)"
+    return 0
+  fi
+  cw_apt_install prometheus
+  promtool --version 2>&1 | head -n 1 >&2
+}
+
+# A virtualenv in $CHAINWATCH_TOOLS/ops-venv with the real Helm library (PyPI helm-python-sdk:
+# Helm v4's Go SDK as a shared library, offline lint/render/schema) and kubernetes-validate
+# (the Kubernetes JSON schemas, bundled), both pinned.
+install_ops_python() {
+  local venv="$CHAINWATCH_TOOLS/ops-venv"
+  local check="import importlib.metadata as m, sys; sys.exit(0 if (m.version('helm-python-sdk'), m.version('kubernetes-validate')) == ('$CW_HELM_PYTHON_SDK_VERSION', '$CW_KUBERNETES_VALIDATE_VERSION') else 1)"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null &&
+    "$venv/bin/python" -c 'import helm_python, kubernetes_validate, yaml' 2>/dev/null; then
+    cw_log "ops venv present: $venv (helm-python-sdk $CW_HELM_PYTHON_SDK_VERSION, kubernetes-validate $CW_KUBERNETES_VALIDATE_VERSION)"
+    return 0
+  fi
+  command -v python3 >/dev/null 2>&1 || cw_apt_install python3
+  python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+    cw_die "python3 >= 3.11 needed for the chart checks (tomllib), found $(python3 --version)"
+  mkdir -p "$CHAINWATCH_TOOLS"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    cw_apt_install python3-venv
+    python3 -m venv "$venv" || cw_die "cannot create a virtualenv at $venv"
+  fi
+  cw_log "pip: installing helm-python-sdk $CW_HELM_PYTHON_SDK_VERSION and kubernetes-validate $CW_KUBERNETES_VALIDATE_VERSION into $venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "helm-python-sdk==$CW_HELM_PYTHON_SDK_VERSION" \
+    "kubernetes-validate==$CW_KUBERNETES_VALIDATE_VERSION" 'PyYAML>=6'
+  "$venv/bin/python" -c "$check" || cw_die "ops venv: wrong helm-python-sdk/kubernetes-validate after installing"
+  "$venv/bin/python" -c 'import helm_python as h; print("helm sdk", h.helm_sdk_version())' >&2
+}
+
+# Schemas of the prometheus-operator resources (ServiceMonitor, PrometheusRule), generated from
+# its Go API types: npm @kubernetes-models/prometheus-operator, pinned, into $CHAINWATCH_TOOLS.
+install_prom_operator_models() {
+  local pkg="$CHAINWATCH_TOOLS/node_modules/@kubernetes-models/prometheus-operator/package.json" have=""
+  if [ -f "$pkg" ]; then
+    have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$pkg" | head -n 1)
+  fi
+  if [ "$have" = "$CW_K8S_MODELS_PROM_OP_VERSION" ]; then
+    cw_log "@kubernetes-models/prometheus-operator $have present"
+    return 0
+  fi
+  install_node
+  mkdir -p "$CHAINWATCH_TOOLS"
+  cw_log "npm: installing @kubernetes-models/prometheus-operator@$CW_K8S_MODELS_PROM_OP_VERSION into $CHAINWATCH_TOOLS"
+  npm install --prefix "$CHAINWATCH_TOOLS" --save-exact --no-audit --no-fund --loglevel=error \
+    "@kubernetes-models/prometheus-operator@$CW_K8S_MODELS_PROM_OP_VERSION"
+}

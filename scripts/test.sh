@@ -26,6 +26,8 @@ CW_TEST_LOG="$CW_ROOT/target/test-output.log"
 run_logged() { "$@" 2>&1 | tee -a "$CW_TEST_LOG"; }
 cw_step "cargo nextest run --profile ci" run_logged cargo nextest run --workspace --locked --profile ci "$@"
 cw_step "cargo test --doc" run_logged cargo test --doc --workspace --locked
+# Alert rules (promtool), the Helm chart (real Helm, Kubernetes schemas), the dashboard.
+cw_step "scripts/test-ops.sh (alert rules, Helm chart)" run_logged bash scripts/test-ops.sh
 cw_log "junit report: $CW_ROOT/target/nextest/ci/junit.xml"
 
 # Totals over nextest and the doctests, e.g. `tests: 149 passed, 0 failed`, written for .ci/run
@@ -37,6 +39,8 @@ passed = failed = 0
 for m in re.finditer(r"Summary \[[^]]*\] +\d+ tests? run: (\d+) passed(?:, (\d+) failed)?", text):
     passed += int(m.group(1)); failed += int(m.group(2) or 0)
 for m in re.finditer(r"test result: \w+\. (\d+) passed; (\d+) failed", text):
+    passed += int(m.group(1)); failed += int(m.group(2))
+for m in re.finditer(r"^ops: (\d+) passed, (\d+) failed$", text, re.M):
     passed += int(m.group(1)); failed += int(m.group(2))
 print(f"tests: {passed} passed, {failed} failed")
 PY
