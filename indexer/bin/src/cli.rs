@@ -22,12 +22,13 @@ pub(crate) struct Cli {
     )]
     pub(crate) config: Option<PathBuf>,
 
-    /// Log format: `text` for terminals, `json` for log collectors. Filter with RUST_LOG.
+    /// Log format: `text` for people, `json` for log collectors, `auto` for text on a terminal
+    /// and JSON otherwise. Logs go to stderr; filter them with RUST_LOG.
     #[arg(
         long,
         global = true,
         env = "CHAINWATCH_LOG_FORMAT",
-        default_value = "text"
+        default_value = "auto"
     )]
     pub(crate) log_format: LogFormat,
 
@@ -38,6 +39,8 @@ pub(crate) struct Cli {
 /// Log output format.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum LogFormat {
+    /// Text when stderr is a terminal, JSON otherwise.
+    Auto,
     /// Human-readable lines.
     Text,
     /// One JSON object per line.
@@ -64,10 +67,61 @@ pub(crate) enum Command {
     Migrate(DatabaseArgs),
     /// Serves the GraphQL API alone (read-only) over an existing database.
     Serve(ServeArgs),
+    /// Prints each chain's indexing status from the database (read-only): indexed height, best
+    /// provider head, lag in blocks and seconds, safe and finalized heights, every provider's
+    /// head and health, the last reorg. Exits 3 when a chain breaks its lag SLO, for cron jobs
+    /// and probes.
+    #[command(after_help = STATUS_EXIT_CODES)]
+    Status(StatusArgs),
     /// Turns raw RPC JSON into chainwatch's normalized JSON, offline. EVM: a block from
     /// `eth_getBlockByNumber(…, true)` plus its receipts (`eth_getBlockReceipts`). Files may hold
     /// the bare `result` or the whole JSON-RPC response.
     Decode(DecodeArgs),
+}
+
+/// Exit codes of `chainwatch status`, shown in its `--help`.
+const STATUS_EXIT_CODES: &str = "\
+Lag SLO of a chain: --max-lag-blocks / --max-lag-seconds, else its [chains.\"ID\"] max_lag_blocks /
+max_lag_seconds, else [status] max_lag_blocks / max_lag_seconds, else 50 blocks and 300 seconds.
+A chain breaks it when its lag is above either limit, or when nothing is indexed yet.
+
+Exit codes:
+  0  every chain is within its lag SLO
+  3  at least one chain breaks its lag SLO (named on stderr)
+  2  configuration problem (bad flag or config file)
+  1  anything else (e.g. the database is unreachable)";
+
+/// `chainwatch status` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatusFormat {
+    /// One table per chain, for people.
+    Table,
+    /// One JSON document, for scripts.
+    Json,
+}
+
+/// `chainwatch status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: StatusFormat,
+
+    /// Only these chains (repeat, or comma-separated), e.g. `--chain evm:1`. Default: every
+    /// chain in the database or the config file.
+    #[arg(long = "chain", value_name = "ID", value_delimiter = ',')]
+    pub(crate) chains: Vec<String>,
+
+    /// Most blocks any chain may trail its best provider head; overrides the config file.
+    #[arg(long, value_name = "BLOCKS")]
+    pub(crate) max_lag_blocks: Option<u64>,
+
+    /// Most seconds any chain's indexed block time may trail now; overrides the config file.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) max_lag_seconds: Option<u64>,
 }
 
 /// The Kafka bus.

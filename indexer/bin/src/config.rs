@@ -33,6 +33,8 @@ pub(crate) struct Config {
     #[serde(default)]
     pub(crate) kafka: KafkaSection,
     #[serde(default)]
+    pub(crate) status: StatusSection,
+    #[serde(default)]
     pub(crate) chains: BTreeMap<String, ChainSection>,
 }
 
@@ -100,6 +102,30 @@ pub(crate) struct KafkaSection {
     pub(crate) properties: BTreeMap<String, toml::Value>,
 }
 
+/// `[status]`: the lag SLO `chainwatch status` checks, for chains that set none of their own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusSection {
+    /// Most blocks the indexed height may trail the best provider head (default 50).
+    pub(crate) max_lag_blocks: Option<u64>,
+    /// Most seconds the indexed head's block time may trail now (default 300).
+    pub(crate) max_lag_seconds: Option<u64>,
+}
+
+/// Default of `[status] max_lag_blocks`.
+pub(crate) const DEFAULT_MAX_LAG_BLOCKS: u64 = 50;
+/// Default of `[status] max_lag_seconds`.
+pub(crate) const DEFAULT_MAX_LAG_SECONDS: u64 = 300;
+
+/// A chain's lag SLO, as `chainwatch status` checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Slo {
+    /// Most blocks behind the best provider head.
+    pub(crate) max_lag_blocks: u64,
+    /// Most seconds behind now.
+    pub(crate) max_lag_seconds: u64,
+}
+
 /// `[chains."family:network"]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,9 +136,42 @@ pub(crate) struct ChainSection {
     pub(crate) max_reorg_depth: Option<u64>,
     pub(crate) backfill_concurrency: Option<usize>,
     pub(crate) poll_interval_ms: Option<u64>,
+    /// EVM: `"tags"` (the node's safe/finalized tags, the default) or `"depth"`.
+    pub(crate) finality: Option<String>,
+    /// EVM: confirmations below latest that count as safe / finalized (by depth, or when the
+    /// node rejects the tags).
+    pub(crate) safe_depth: Option<u64>,
+    pub(crate) finalized_depth: Option<u64>,
+    /// EVM: a directory of JSON ABIs whose custom errors decode failure reasons.
+    pub(crate) abi_dir: Option<std::path::PathBuf>,
+    /// `chainwatch status`: most blocks behind the best provider head (overrides `[status]`).
+    pub(crate) max_lag_blocks: Option<u64>,
+    /// `chainwatch status`: most seconds behind now (overrides `[status]`).
+    pub(crate) max_lag_seconds: Option<u64>,
 }
 
 impl Config {
+    /// The lag SLO of `chain`: the flags, else its `[chains."id"]` keys, else `[status]`, else
+    /// 50 blocks and 300 seconds.
+    pub(crate) fn slo(
+        &self,
+        chain: &str,
+        max_lag_blocks: Option<u64>,
+        max_lag_seconds: Option<u64>,
+    ) -> Slo {
+        let section = self.chains.get(chain);
+        Slo {
+            max_lag_blocks: max_lag_blocks
+                .or(section.and_then(|s| s.max_lag_blocks))
+                .or(self.status.max_lag_blocks)
+                .unwrap_or(DEFAULT_MAX_LAG_BLOCKS),
+            max_lag_seconds: max_lag_seconds
+                .or(section.and_then(|s| s.max_lag_seconds))
+                .or(self.status.max_lag_seconds)
+                .unwrap_or(DEFAULT_MAX_LAG_SECONDS),
+        }
+    }
+
     /// Reads `path`: interpolates `${VAR}`, parses TOML, applies `CHAINWATCH_*__*` overrides.
     pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
         let name = path.display().to_string();
@@ -461,6 +520,24 @@ mod tests {
         let k = cfg.kafka_config(Some("k:9092")).unwrap().unwrap();
         assert_eq!(k.group_id, "chainwatch-consume");
         assert_eq!(k.orphan_after, Duration::from_secs(60));
+        // Per-chain SLO keys win over [status]; flags win over both.
+        assert_eq!(cfg.status.max_lag_seconds, Some(300));
+        assert_eq!(
+            cfg.slo("evm:1", None, None),
+            Slo {
+                max_lag_blocks: 20,
+                max_lag_seconds: 120
+            }
+        );
+        assert_eq!(cfg.slo("evm:1", Some(5), None).max_lag_blocks, 5);
+        assert_eq!(cfg.slo("evm:10", None, None).max_lag_blocks, 50);
+        assert_eq!(
+            Config::default().slo("evm:1", None, None),
+            Slo {
+                max_lag_blocks: DEFAULT_MAX_LAG_BLOCKS,
+                max_lag_seconds: DEFAULT_MAX_LAG_SECONDS
+            }
+        );
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let api_store = Store::connect_read_only(&url, 8).await?;
+    let lag_cancel = CancellationToken::new();
+    let lag = crate::lag::spawn(api_store.clone(), lag_cancel.clone());
     let router = crate::telemetry::route(chainwatch_api::router(api_store, api_cfg), metrics);
     let api_cancel = CancellationToken::new();
     let api = tokio::spawn(chainwatch_api::serve(listener, router, api_cancel.clone()));
@@ -124,6 +126,8 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     }
     let consumed = consumer.await.context("consumer task panicked")?;
     api_cancel.cancel();
+    lag_cancel.cancel();
+    let _ = lag.await;
     let served = api.await.context("API task panicked")?;
     let stats = consumed.context("consumer stopped")?;
     served.context("API server failed")?;
@@ -143,7 +147,7 @@ pub(crate) async fn serve(cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen_addr}"))?;
     let router = crate::telemetry::route(
         chainwatch_api::router(
-            store,
+            store.clone(),
             chainwatch_api::ApiConfig {
                 known_chains,
                 ..Default::default()
@@ -152,10 +156,12 @@ pub(crate) async fn serve(cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
         metrics,
     );
     let cancel = CancellationToken::new();
+    let lag = crate::lag::spawn(store.clone(), cancel.clone());
     let server = tokio::spawn(chainwatch_api::serve(listener, router, cancel.clone()));
     info!(target: TRACE_TARGET, graphql = %format!("http://{listen_addr}/graphql"), "API listening");
     shutdown_signal().await;
     cancel.cancel();
+    let _ = lag.await;
     server.await.context("API task panicked")??;
     Ok(())
 }

@@ -2,14 +2,17 @@
 //! lifecycle (signals, graceful shutdown, exit codes).
 //!
 //! Exit codes: 0 on success or a clean shutdown, 2 for a configuration problem (one line naming
-//! the problem and where it is), 1 for anything else.
+//! the problem and where it is), 3 when `chainwatch status` finds a chain breaking its lag SLO,
+//! 1 for anything else.
 
 mod cli;
 mod config;
 mod dev;
+mod lag;
 mod offline;
 mod pipeline;
 mod registry;
+mod status;
 mod telemetry;
 
 use std::process::ExitCode;
@@ -27,9 +30,15 @@ fn init_logging(format: LogFormat) {
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+    let json = match format {
+        LogFormat::Auto => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        LogFormat::Text => false,
+        LogFormat::Json => true,
+    };
+    if json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
     }
 }
 
@@ -60,6 +69,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Consume(args) => pipeline::consume(cfg, args).await,
         Command::Serve(args) => dev::serve(cfg, args).await,
         Command::Decode(args) => offline::decode(&args),
+        Command::Status(args) => status::run(cfg, args).await,
         Command::Migrate(args) => {
             let url = database_url(args.database_url.as_deref(), &cfg)?;
             let store = chainwatch_store::Store::connect(&url, 2).await?;
@@ -89,6 +99,8 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             if e.downcast_ref::<ConfigError>().is_some() {
                 ExitCode::from(2)
+            } else if e.downcast_ref::<status::SloBreach>().is_some() {
+                ExitCode::from(3)
             } else {
                 ExitCode::FAILURE
             }

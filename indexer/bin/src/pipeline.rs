@@ -166,6 +166,7 @@ pub(crate) async fn consume(cfg: Config, args: ConsumeArgs) -> anyhow::Result<()
 
     let store = Store::connect(&url, cfg.database.max_connections.unwrap_or(8)).await?;
     store.migrate().await?;
+    let lag = crate::lag::spawn(store.clone(), ops_cancel.clone());
     let group = kafka.group_id.clone();
     let bus = KafkaBus::connect(kafka, CONNECT_TIMEOUT).await?;
     let subscriber = bus.subscriber(&chains).await?;
@@ -187,6 +188,7 @@ pub(crate) async fn consume(cfg: Config, args: ConsumeArgs) -> anyhow::Result<()
     readiness.not_ready("stopping");
     ops_cancel.cancel();
     let _ = ops.await;
+    let _ = lag.await;
     let stats = result
         .context("consumer task panicked")?
         .map_err(|e| anyhow::anyhow!("{}", ErrorChain(&e)))?;

@@ -28,10 +28,36 @@ pub(crate) async fn connect(
     match id.family() {
         #[cfg(feature = "evm")]
         "evm" => {
-            let mut opts = chainwatch_chain_evm::EvmOptions::default();
+            let chain_id: u64 = id.network().parse().unwrap_or_default();
+            let mut opts = chainwatch_chain_evm::EvmOptions::for_chain_id(chain_id);
             if let Some(d) = section.max_reorg_depth {
                 opts.max_reorg_depth = d;
             }
+            if let Some(f) = &section.finality {
+                opts.finality = f.parse().map_err(|e| {
+                    FetchError::permanent(
+                        "invalid_config",
+                        format!("chains.\"{id}\".finality: {e}"),
+                    )
+                })?;
+            }
+            if let Some(d) = section.safe_depth {
+                opts.safe_depth = d;
+            }
+            if let Some(d) = section.finalized_depth {
+                opts.finalized_depth = d;
+            }
+            if opts.safe_depth > opts.finalized_depth || opts.finalized_depth > opts.max_reorg_depth
+            {
+                return Err(FetchError::permanent(
+                    "invalid_config",
+                    format!(
+                        "chains.\"{id}\": expected safe_depth ({}) <= finalized_depth ({}) <= max_reorg_depth ({})",
+                        opts.safe_depth, opts.finalized_depth, opts.max_reorg_depth
+                    ),
+                ));
+            }
+            opts.abi_dir.clone_from(&section.abi_dir);
             Ok(Arc::new(
                 chainwatch_chain_evm::EvmAdapter::connect(id.clone(), pool, opts).await?,
             ))

@@ -2,13 +2,68 @@
 //! text, and the `/metrics` route.
 //!
 //! Names follow `chainwatch_<subsystem>_<thing>_<unit>`; labels are `chain`, `provider` (the
-//! configured label, never a URL), `method`, `finality`, `reason`, `table`: never hashes,
-//! addresses or heights.
+//! configured label, never a URL), `method`, `finality`, `level`, `reason`, `table`: never
+//! hashes, addresses or heights.
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Every metric chainwatch records, with its type and HELP text.
 const METRICS: &[(&str, &str, &str)] = &[
+    (
+        "gauge",
+        "chainwatch_chain_lag_blocks",
+        "Best provider head minus the indexed height, from the database (refreshed every 5 s, also while nothing is indexed).",
+    ),
+    (
+        "gauge",
+        "chainwatch_chain_lag_seconds",
+        "Now minus the block time of the indexed head, from the database (refreshed every 5 s, also while nothing is indexed).",
+    ),
+    (
+        "gauge",
+        "chainwatch_chain_indexed_height",
+        "Height of the indexed head in the database.",
+    ),
+    (
+        "gauge",
+        "chainwatch_chain_head_height",
+        "Best provider head of the last heartbeat (the last known one while every provider is down).",
+    ),
+    (
+        "gauge",
+        "chainwatch_chain_safe_height",
+        "Latest safe height the chain reported, as stored.",
+    ),
+    (
+        "gauge",
+        "chainwatch_chain_finalized_height",
+        "Latest finalized height the chain reported, as stored.",
+    ),
+    (
+        "gauge",
+        "chainwatch_chain_finality_lag_blocks",
+        "Indexed height minus the safe or finalized height, by level (safe, finalized).",
+    ),
+    (
+        "gauge",
+        "chainwatch_chain_heartbeat_age_seconds",
+        "Seconds since ingest last published provider heads for the chain: grows when ingest is down.",
+    ),
+    (
+        "gauge",
+        "chainwatch_provider_head_height",
+        "Last head height the provider reported (kept while it does not answer), by provider label.",
+    ),
+    (
+        "gauge",
+        "chainwatch_provider_head_age_seconds",
+        "Seconds since the provider's head last changed: grows for every provider when the chain halts, for none when only the indexer is stuck.",
+    ),
+    (
+        "gauge",
+        "chainwatch_provider_up",
+        "1 when the provider answered the last heartbeat with a head, else 0.",
+    ),
     (
         "histogram",
         "chainwatch_rpc_request_duration_seconds",
@@ -38,6 +93,11 @@ const METRICS: &[(&str, &str, &str)] = &[
         "histogram",
         "chainwatch_ingest_reorg_depth",
         "Depth in blocks of each reorg ingest reverted.",
+    ),
+    (
+        "counter",
+        "chainwatch_ingest_reorg_below_finality_total",
+        "Reorgs below the finalized height; that chain's ingest stops (critical).",
     ),
     (
         "gauge",

@@ -19,7 +19,7 @@ use chainwatch_bus::{BusError, Delivery, Subscriber};
 use chainwatch_schema::{ChainEvent, ChainId, Envelope};
 use chainwatch_store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::{Instrument as _, debug, info, info_span};
 
 const TRACE_TARGET: &str = "chainwatch::consume";
 
@@ -144,9 +144,24 @@ impl<S: Subscriber> Consumer<S> {
                     }
                     end += 1;
                 }
+                let part = &envs[start..end];
+                let heights = part.iter().filter_map(|e| match &e.event {
+                    ChainEvent::Apply { block } => Some(block.block_ref.height),
+                    _ => None,
+                });
+                // Every log line of this write carries the chain, the heights and the seqs.
+                let span = info_span!(
+                    "batch",
+                    chain = %chain,
+                    height = heights.clone().max(),
+                    from_height = heights.min(),
+                    seq = part.last().map(|e| e.seq),
+                    envelopes = part.len(),
+                );
                 let out = self
                     .store
-                    .apply_batch(chain, &envs[start..end])
+                    .apply_batch(chain, part)
+                    .instrument(span)
                     .await
                     .map_err(|source| ConsumeError::Store {
                         chain: chain.clone(),

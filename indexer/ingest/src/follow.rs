@@ -12,7 +12,7 @@ use chainwatch_chain_core::{Backoff, ErrorChain, FetchError};
 use chainwatch_schema::{Block, BlockRef, ChainEvent, ChainId, Envelope, Finality, ProviderHead};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{Instrument as _, debug, info, info_span, warn};
 
 use crate::{ChainAdapter, TRACE_TARGET, progress::Progress};
 
@@ -126,6 +126,18 @@ pub enum IngestError {
         window: usize,
         /// The abandoned head.
         head: BlockRef,
+    },
+    /// The chain replaced blocks at or below its finalized height.
+    #[error(
+        "chain {chain}: CRITICAL: reorg below the finalized height {finalized} (fork point {fork}); refusing to undo final blocks"
+    )]
+    ReorgBelowFinality {
+        /// The chain.
+        chain: ChainId,
+        /// The fork point found.
+        fork: BlockRef,
+        /// The finalized block ingest had published.
+        finalized: BlockRef,
     },
     /// Cancelled while waiting.
     #[error("cancelled")]
@@ -278,8 +290,12 @@ impl Ingest {
             if cancel.is_cancelled() {
                 return Err(IngestError::Cancelled);
             }
+            // While every provider is down this keeps publishing heartbeats (with their errors):
+            // operators see the providers down rather than a silent ingest.
             let Some(latest) = self
-                .retry("head", cancel, || self.adapter.head(Finality::Included))
+                .retry_beating(&mut st, "head", cancel, || {
+                    self.adapter.head(Finality::Included)
+                })
                 .await?
             else {
                 self.sleep(self.cfg.poll_interval, cancel).await?;
@@ -296,8 +312,10 @@ impl Ingest {
                 let canonical = if latest.height == ours.height {
                     Some(latest.clone())
                 } else {
-                    self.retry("block_ref", cancel, || self.adapter.block_ref(ours.height))
-                        .await?
+                    self.retry_beating(&mut st, "block_ref", cancel, || {
+                        self.adapter.block_ref(ours.height)
+                    })
+                    .await?
                 };
                 if canonical.as_ref().map(|c| &c.hash) != Some(&ours.hash) {
                     self.handle_reorg(&mut st, &latest, cancel).await?;
@@ -324,15 +342,34 @@ impl Ingest {
             let mut reorg = false;
             let mut stalled = false;
             {
+                let chain = self.chain();
                 let mut blocks = futures::stream::iter(st.next..=end)
-                    .map(|h| async move {
-                        (
-                            h,
-                            self.retry("block", cancel, || self.adapter.block(h)).await,
-                        )
+                    .map(|h| {
+                        // Every log line of this fetch (retries, failovers with the provider
+                        // label) carries the chain and height.
+                        let span = info_span!("block", chain = %chain, height = h);
+                        async move {
+                            (
+                                h,
+                                self.retry("block", cancel, || self.adapter.block(h)).await,
+                            )
+                        }
+                        .instrument(span)
                     })
                     .buffered(self.cfg.backfill_concurrency.max(1));
-                while let Some((h, res)) = blocks.next().await {
+                // Heartbeats go on between blocks, and while a fetch is being retried.
+                let mut beat = tokio::time::interval(HEARTBEAT_MIN_SPACING);
+                beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    let next = tokio::select! {
+                        biased;
+                        n = blocks.next() => n,
+                        _ = beat.tick() => {
+                            self.maybe_heartbeat(&mut st).await?;
+                            continue;
+                        }
+                    };
+                    let Some((h, res)) = next else { break };
                     let Some(block) = res? else {
                         if self.adapter.has_gaps() {
                             st.next = h + 1;
@@ -432,6 +469,22 @@ impl Ingest {
             st.recent.pop_back();
         };
         let depth = old_head.height - fork.height;
+        if let Some(fin) = &st.finalized
+            && fork.height < fin.height
+        {
+            // The chain replaced a block it had called final: nothing indexed can be trusted to
+            // stay, and undoing it silently would hide a consensus failure or a lying provider.
+            metrics::counter!("chainwatch_ingest_reorg_below_finality_total", "chain" => self.chain().to_string())
+                .increment(1);
+            tracing::error!(target: TRACE_TARGET, chain = %self.chain(), fork_height = fork.height,
+                            finalized_height = fin.height, old_head = %old_head, new_head = %latest,
+                            "CRITICAL: reorg below the finalized height; stopping this chain");
+            return Err(IngestError::ReorgBelowFinality {
+                chain: self.chain().clone(),
+                fork,
+                finalized: fin.clone(),
+            });
+        }
         warn!(
             target: TRACE_TARGET,
             chain = %self.chain(),
@@ -465,10 +518,12 @@ impl Ingest {
         cancel: &CancellationToken,
     ) -> Result<(), IngestError> {
         let safe = self
-            .retry("head", cancel, || self.adapter.head(Finality::Safe))
+            .retry_beating(st, "head", cancel, || self.adapter.head(Finality::Safe))
             .await?;
         let finalized = self
-            .retry("head", cancel, || self.adapter.head(Finality::Finalized))
+            .retry_beating(st, "head", cancel, || {
+                self.adapter.head(Finality::Finalized)
+            })
             .await?;
         if safe != st.safe || finalized != st.finalized {
             for (label, r) in [("safe", &safe), ("finalized", &finalized)] {
@@ -488,6 +543,11 @@ impl Ingest {
             st.safe = safe;
             st.finalized = finalized;
         }
+        self.maybe_heartbeat(st).await
+    }
+
+    /// Publishes a heartbeat when one is due and the background poller has new provider heads.
+    async fn maybe_heartbeat(&self, st: &mut State) -> Result<(), IngestError> {
         // A heartbeat is due every interval, and sooner (at most once a second) when the head
         // moved past the last heartbeat's: lag is measured against it and must not look small
         // just because the heartbeat is old.
@@ -517,6 +577,24 @@ impl Ingest {
         Ok(())
     }
 
+    /// Sleeps `d`, publishing heartbeats when due meanwhile.
+    async fn sleep_beating(
+        &self,
+        st: &mut State,
+        d: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(), IngestError> {
+        let until = tokio::time::Instant::now() + d;
+        loop {
+            self.maybe_heartbeat(st).await?;
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            self.sleep(left.min(HEARTBEAT_MIN_SPACING), cancel).await?;
+        }
+    }
+
     async fn sleep(&self, d: Duration, cancel: &CancellationToken) -> Result<(), IngestError> {
         tokio::select! {
             _ = cancel.cancelled() => Err(IngestError::Cancelled),
@@ -527,6 +605,35 @@ impl Ingest {
     /// Retries `f` until it succeeds, fails permanently, or ingest is cancelled.
     async fn retry<T, F, Fut>(
         &self,
+        what: &'static str,
+        cancel: &CancellationToken,
+        f: F,
+    ) -> Result<T, IngestError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, FetchError>>,
+    {
+        self.retry_inner(None, what, cancel, f).await
+    }
+
+    /// Like [`Self::retry`], publishing heartbeats while waiting to retry.
+    async fn retry_beating<T, F, Fut>(
+        &self,
+        st: &mut State,
+        what: &'static str,
+        cancel: &CancellationToken,
+        f: F,
+    ) -> Result<T, IngestError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, FetchError>>,
+    {
+        self.retry_inner(Some(st), what, cancel, f).await
+    }
+
+    async fn retry_inner<T, F, Fut>(
+        &self,
+        mut st: Option<&mut State>,
         what: &'static str,
         cancel: &CancellationToken,
         mut f: F,
@@ -565,7 +672,10 @@ impl Ingest {
                     d
                 }
             };
-            self.sleep(delay, cancel).await?;
+            match st.as_deref_mut() {
+                Some(st) => self.sleep_beating(st, delay, cancel).await?,
+                None => self.sleep(delay, cancel).await?,
+            }
         }
     }
 }

@@ -16,6 +16,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod error;
+pub mod health;
 pub mod read;
 mod snapshot;
 #[cfg(any(test, feature = "test-utils"))]

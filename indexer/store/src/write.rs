@@ -6,7 +6,10 @@ use chainwatch_schema::{Block, BlockRef, ChainEvent, ChainId, Envelope, Provider
 use sqlx::{Postgres, Row, Transaction as DbTx};
 use tracing::{debug, info};
 
-use crate::{Store, StoreError, TRACE_TARGET};
+use crate::{
+    Store, StoreError, TRACE_TARGET,
+    health::{ProgressMap, merge_progress},
+};
 
 /// A chain's progress as stored: the last applied event and the indexed head.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -510,17 +513,28 @@ async fn heartbeat(
         .max()
         .map(|h| h as i64);
     let json = serde_json::to_string(heads).unwrap_or_else(|_| "[]".into());
+    // The caller holds the watermark row lock: no other writer updates this chain meanwhile.
+    let old: Option<sqlx::types::Json<ProgressMap>> =
+        sqlx::query_scalar("SELECT provider_progress FROM chain_status WHERE chain_id = $1")
+            .bind(cid)
+            .fetch_optional(&mut **db)
+            .await?;
+    let progress = merge_progress(&old.map(|j| j.0).unwrap_or_default(), heads, at_ms);
+    let progress = serde_json::to_string(&progress).unwrap_or_else(|_| "{}".into());
     sqlx::query(
-        "INSERT INTO chain_status (chain_id, provider_heads, best_head_height, last_heartbeat_at)
-         VALUES ($1, $2::jsonb, $3, to_timestamp($4 / 1000.0))
+        "INSERT INTO chain_status (chain_id, provider_heads, best_head_height, last_heartbeat_at,
+             provider_progress)
+         VALUES ($1, $2::jsonb, $3, to_timestamp($4 / 1000.0), $5::jsonb)
          ON CONFLICT (chain_id) DO UPDATE SET provider_heads = EXCLUDED.provider_heads,
              best_head_height = EXCLUDED.best_head_height,
-             last_heartbeat_at = EXCLUDED.last_heartbeat_at",
+             last_heartbeat_at = EXCLUDED.last_heartbeat_at,
+             provider_progress = EXCLUDED.provider_progress",
     )
     .bind(cid)
     .bind(json)
     .bind(best)
     .bind(i64_of(at_ms, "timestamp")?)
+    .bind(progress)
     .execute(&mut **db)
     .await?;
     Ok(())

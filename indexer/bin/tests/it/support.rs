@@ -53,6 +53,8 @@ impl Dev {
         let child = bin()
             .arg(command)
             .env("RUST_LOG", "info,chainwatch=debug,sqlx=warn")
+            // Tests read the logs as text; `auto` would pick JSON for a file.
+            .env("CHAINWATCH_LOG_FORMAT", "text")
             .envs(env.iter().copied())
             .args(args)
             .args(["--listen", &listen])
@@ -239,4 +241,25 @@ pub(crate) async fn clean_snapshot(anvil: &Anvil, hint: &str) -> Vec<String> {
     let snap = db.store.snapshot(&anvil_chain()).await.unwrap();
     db.drop_db().await;
     snap
+}
+
+/// The value of the Prometheus sample `name` whose labels include every `labels` pair, in the
+/// text exposition `metrics` (the body of `/metrics`, headers allowed before it).
+pub(crate) fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        if line.starts_with('#') {
+            return None;
+        }
+        let (series, value) = line.rsplit_once(' ')?;
+        let (series_name, series_labels) = match series.split_once('{') {
+            Some((n, l)) => (n, l),
+            None => (series, ""),
+        };
+        (series_name == name
+            && labels
+                .iter()
+                .all(|(k, v)| series_labels.contains(&format!("{k}=\"{v}\""))))
+        .then(|| value.parse().ok())
+        .flatten()
+    })
 }

@@ -102,6 +102,8 @@ async fn backfill_is_ordered_with_consecutive_seq() {
 async fn reorg_at_same_height_reverts_to_fork_point() {
     let chain = Arc::new(ScriptedChain::new("evm:1".parse().unwrap(), 2));
     chain.mine(20);
+    // Finality well below the fork point: a reorg below it would stop the chain.
+    chain.set_finality_lags(8, 10);
     let (mut sub, cancel, task) = start(chain.clone(), cfg(), None);
     let mut seen = Vec::new();
     collect_until(&mut sub, &mut seen, |s| {
@@ -302,4 +304,39 @@ async fn hanging_provider_heads_do_not_stall_ingest() {
             .iter()
             .any(|e| matches!(e.event, ChainEvent::Heartbeat { .. }))
     );
+}
+
+#[tokio::test]
+async fn reorg_below_the_finalized_height_stops_the_chain() {
+    let chain = Arc::new(ScriptedChain::new("evm:1".parse().unwrap(), 1));
+    chain.mine(20);
+    chain.set_finality_lags(2, 4);
+    let (mut sub, _cancel, task) = start(chain.clone(), cfg(), None);
+    let mut seen = Vec::new();
+    // Wait until ingest published finality at height 16 (head 20 - 4).
+    collect_until(&mut sub, &mut seen, |s| {
+        s.iter().any(|e| {
+            matches!(&e.event, ChainEvent::Finality { finalized: Some(f), .. } if f.height == 16)
+        })
+    })
+    .await;
+    // Replace 8 blocks: the fork point (12) is below the finalized height (16).
+    chain.reorg(8, 9);
+    let drain = tokio::spawn(async move {
+        while sub.next_batch(100, Duration::from_millis(5)).await.is_ok() {}
+    });
+    let err = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    drain.abort();
+    let IngestError::ReorgBelowFinality {
+        fork, finalized, ..
+    } = &err
+    else {
+        panic!("expected ReorgBelowFinality, got {err}");
+    };
+    assert_eq!((fork.height, finalized.height), (12, 16));
+    assert!(err.to_string().contains("CRITICAL"), "{err}");
 }

@@ -1,6 +1,7 @@
 //! Integration tests of chainwatch-store against a real Postgres: each `#[sqlx::test]` gets a
 //! fresh database with the migrations applied (`DATABASE_URL` names the server).
 
+mod health;
 mod pages;
 mod reads;
 mod replay;
