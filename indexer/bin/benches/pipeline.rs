@@ -6,7 +6,9 @@
 //! The producer is this process: it generates blocks on the fly (deterministic, nothing kept in
 //! memory) and publishes them with the Kafka bus's publisher, as `chainwatch ingest` does. While
 //! it runs, the end-to-end lag (now − publish time of the envelope the database holds last) is
-//! sampled every second; the consume process's Kafka lag metric is scraped too. Peak RSS
+//! sampled every second; the consume process's Kafka lag metric is scraped too. Then a steady
+//! load (a second chain published at a fixed rate, by default half the measured throughput,
+//! `BENCH_STEADY_RATE` blocks/s for `BENCH_STEADY_SECS`) measures the lag below capacity. Peak RSS
 //! (VmHWM) of the producer, the consume process and the broker are reported.
 //!
 //! Run with `scripts/bench-pipeline.sh` (release mode). Environment: `BENCH_BLOCKS` (5000),
@@ -268,6 +270,7 @@ async fn main() {
     let blocks = env_u64("BENCH_BLOCKS", 5000);
     let txs = env_u64("BENCH_TXS", 200);
     let chain: ChainId = "evm:999001".parse().unwrap();
+    let steady_chain: ChainId = "evm:999002".parse().unwrap();
     let total_txs = blocks * txs;
     println!("pipeline bench: {blocks} blocks x {txs} txs = {total_txs} transactions");
 
@@ -355,16 +358,84 @@ async fn main() {
     let produced = started.elapsed().as_secs_f64();
     let samples = sampler.await.unwrap();
     let pipeline = started.elapsed().as_secs_f64();
+    // Steady load: a second chain published at a fixed rate below capacity; the lag is how
+    // long a block takes from publish to the database.
+    let steady_rate = std::env::var("BENCH_STEADY_RATE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or((blocks as f64 / pipeline) * 0.5)
+        .max(1.0);
+    let steady_secs = env_u64("BENCH_STEADY_SECS", 30);
+    let steady_pub = bus.publisher(&steady_chain).await.expect("publisher");
+    let steady_blocks = (steady_rate * steady_secs as f64) as u64;
+    let mut steady_lags = Vec::new();
+    let t0 = Instant::now();
+    let mut sent_at = Vec::with_capacity(steady_blocks as usize);
+    let mut next_sample = Duration::from_secs(1);
+    for h in 0..steady_blocks {
+        let due = Duration::from_secs_f64(h as f64 / steady_rate);
+        if let Some(wait) = due.checked_sub(t0.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+        let env = Envelope::new(
+            steady_chain.clone(),
+            h + 1,
+            ChainEvent::Apply {
+                block: block(&steady_chain, h, txs),
+            },
+        );
+        sent_at.push(Instant::now());
+        steady_pub.publish(env).await.expect("publish");
+        if t0.elapsed() >= next_sample {
+            next_sample += Duration::from_secs(1);
+            let seq = db
+                .store
+                .watermark(&steady_chain)
+                .await
+                .ok()
+                .flatten()
+                .map_or(0, |w| w.seq);
+            // Oldest published block not yet in the database: how long it has waited.
+            if let Some(t) = sent_at.get(seq as usize) {
+                steady_lags.push(t.elapsed().as_secs_f64());
+            } else {
+                steady_lags.push(0.0);
+            }
+        }
+    }
+    steady_pub.flush().await.expect("flush");
+    while db
+        .store
+        .watermark(&steady_chain)
+        .await
+        .ok()
+        .flatten()
+        .map_or(0, |w| w.seq)
+        < steady_blocks
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    steady_lags.sort_by(f64::total_cmp);
+    let steady_median = steady_lags
+        .get(steady_lags.len() / 2)
+        .copied()
+        .unwrap_or(0.0);
+    let steady_p95 = steady_lags
+        .get(steady_lags.len() * 95 / 100)
+        .copied()
+        .unwrap_or(0.0);
+
     let rss_consume = peak_rss_mib(consume.id());
     let rss_producer = peak_rss_mib(std::process::id());
     let rss_broker = pid_of("tansu").map_or(0.0, peak_rss_mib);
     let _ = consume.kill();
     let _ = consume.wait();
 
-    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM transactions")
-        .fetch_one(db.store.pool())
-        .await
-        .unwrap();
+    let written: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM transactions WHERE chain_id = 'evm:999001'")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
     assert_eq!(written as u64, total_txs, "every transaction written");
     db.drop_db().await;
 
@@ -396,7 +467,11 @@ async fn main() {
     );
     println!("ratio:    {:.2}x of raw COPY", copy / pipeline);
     println!(
-        "lag (middle 60% of the run): end-to-end median {median:.1} s, max {max:.1} s, max {max_blocks} blocks behind; Kafka consumer lag max {kafka_lag_max:.0} records"
+        "lag while flooded (producer unthrottled, middle 60% of the run): oldest unwritten block waited median {median:.1} s, max {max:.1} s, max {max_blocks} blocks behind; Kafka consumer lag max {kafka_lag_max:.0} records"
+    );
+    println!(
+        "lag under steady load ({steady_rate:.1} blocks/s = {:.0} tx/s for {steady_secs} s): oldest unwritten block waited median {steady_median:.2} s, p95 {steady_p95:.2} s",
+        steady_rate * txs as f64
     );
     println!(
         "peak RSS: consume {rss_consume:.0} MiB, producer {rss_producer:.0} MiB, broker {rss_broker:.0} MiB"

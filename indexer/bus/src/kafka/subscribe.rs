@@ -201,6 +201,8 @@ impl KafkaSubscriber {
                 "statistics.interval.ms",
                 cfg.statistics_interval.as_millis().to_string(),
             )
+            // A pattern subscription sees new chain topics at the next metadata refresh.
+            .set("topic.metadata.refresh.interval.ms", "30000")
             .set(
                 "fetch.message.max.bytes",
                 (cfg.max_message_bytes + 64 * 1024).to_string(),
