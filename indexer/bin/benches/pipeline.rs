@@ -41,6 +41,26 @@ fn hash(kind: u8, a: u64, b: u64) -> String {
     format!("0x{kind:02x}{a:030x}{b:032x}")
 }
 
+/// splitmix64: spreads sequential numbers over the whole range, like real hashes.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A transaction hash that looks random (real hashes are), so that index inserts cost what they
+/// cost on a real chain.
+fn tx_hash(n: u64) -> String {
+    format!(
+        "0x{:016x}{:016x}{:016x}{:016x}",
+        mix(n),
+        mix(n ^ 0x1111),
+        mix(n ^ 0x2222),
+        mix(n ^ 0x3333)
+    )
+}
+
 fn address(n: u64) -> String {
     format!("0x{:040x}", 0xa11ce000_u64 + n)
 }
@@ -65,7 +85,7 @@ fn block(chain: &ChainId, h: u64, txs: u64) -> Block {
                 let n = h * txs + i;
                 let failed = n % 7 == 6;
                 Transaction {
-                    hash: hash(0x77, h, i),
+                    hash: tx_hash(n),
                     index: i as u32,
                     sender: Some(address(n % 10_000)),
                     to: Some(address((n * 31 + 7) % 10_000)),
@@ -187,7 +207,9 @@ async fn raw_copy(chain: &ChainId, blocks: u64, txs: u64) -> f64 {
     let mut h = 0;
     while h < blocks {
         let end = (h + chunk).min(blocks);
-        let (mut b_rows, mut t_rows, mut a_rows) = (String::new(), String::new(), String::new());
+        let (mut b_rows, mut t_rows) = (String::new(), String::new());
+        // Address rows go in key order, as the consumer writes them.
+        let mut addr: Vec<(String, u64, u32)> = Vec::new();
         for height in h..end {
             let b = block(chain, height, txs);
             let hs = height.to_string();
@@ -230,13 +252,24 @@ async fn raw_copy(chain: &ChainId, blocks: u64, txs: u64) -> f64 {
                         Some(&extra),
                     ],
                 );
-                for a in [&t.sender, &t.to].into_iter().flatten() {
-                    copy_row(
-                        &mut a_rows,
-                        &[Some(chain.as_str()), Some(a), Some(&hs), Some(&idx)],
-                    );
+                let to = t.to.as_ref().filter(|to| t.sender.as_ref() != Some(*to));
+                for a in [t.sender.as_ref(), to].into_iter().flatten() {
+                    addr.push((a.clone(), height, t.index));
                 }
             }
+        }
+        addr.sort_unstable();
+        let mut a_rows = String::new();
+        for (a, height, idx) in &addr {
+            copy_row(
+                &mut a_rows,
+                &[
+                    Some(chain.as_str()),
+                    Some(a),
+                    Some(&height.to_string()),
+                    Some(&idx.to_string()),
+                ],
+            );
         }
         let mut conn = pool.acquire().await.expect("connection");
         for (sql, rows) in [
@@ -292,10 +325,15 @@ async fn main() {
             &db.url,
             "--chain",
             chain.as_str(),
+            "--chain",
+            steady_chain.as_str(),
             "--listen",
             &ops,
         ])
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_CONSUME_LOG").unwrap_or_else(|_| "warn,sqlx=error".into()),
+        )
         .stdout(Stdio::null())
         .spawn()
         .expect("start chainwatch consume");

@@ -197,6 +197,19 @@ impl<'a> Pending<'a> {
             .await?;
         }
         if !self.addr_heights.is_empty() {
+            // In key order: the primary key's B-tree is then filled page by page instead of at
+            // random places (addresses are random), several times faster on large batches.
+            let mut order: Vec<usize> = (0..self.addr_heights.len()).collect();
+            order.sort_unstable_by_key(|&i| {
+                (
+                    self.addr_addresses[i],
+                    self.addr_heights[i],
+                    self.addr_indexes[i],
+                )
+            });
+            self.addr_addresses = order.iter().map(|&i| self.addr_addresses[i]).collect();
+            self.addr_heights = order.iter().map(|&i| self.addr_heights[i]).collect();
+            self.addr_indexes = order.iter().map(|&i| self.addr_indexes[i]).collect();
             sqlx::query(
                 "INSERT INTO address_transactions (chain_id, address, block_height, tx_index)
                  SELECT $1, a, h, i FROM UNNEST($2::text[], $3::bigint[], $4::int[]) AS t(a, h, i)
