@@ -70,43 +70,29 @@ impl Supervised {
     }
 }
 
-/// [`wait_synced`] for supervised processes.
-async fn wait_synced_supervised(
-    store: &Store,
-    chain: &ChainId,
-    anvil: &Anvil,
-    procs: &mut [&mut Supervised],
-    within: Duration,
-) {
-    let deadline = Instant::now() + within;
-    loop {
-        let head = anvil
-            .rpc("eth_getBlockByNumber", json!(["latest", false]))
-            .await;
-        let hash = head["hash"].as_str().unwrap().to_owned();
-        if store
-            .watermark(chain)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|w| w.head.is_some_and(|h| h.hash == hash))
-        {
-            return;
-        }
-        for p in procs.iter_mut() {
-            p.check();
-        }
-        if Instant::now() > deadline {
-            let logs: Vec<String> = procs
-                .iter()
-                .map(|p| format!("{:?}\n{}", p.exits, p.proc.logs()))
-                .collect();
-            panic!(
-                "head {hash} of {chain} not indexed within {within:?}; logs:\n{}",
-                logs.join("\n-----\n")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+/// A process [`wait_synced`] watches: checked at every poll, its logs shown on failure.
+trait Watched {
+    /// Fails (plain process) or restarts it (supervised) when it exited.
+    fn tick(&mut self);
+    /// What to print when the wait times out.
+    fn report(&self) -> String;
+}
+
+impl Watched for Dev {
+    fn tick(&mut self) {
+        assert!(self.running(), "a process exited; logs:\n{}", self.logs());
+    }
+    fn report(&self) -> String {
+        self.logs()
+    }
+}
+
+impl Watched for Supervised {
+    fn tick(&mut self) {
+        self.check();
+    }
+    fn report(&self) -> String {
+        format!("{:?}\n{}", self.exits, self.proc.logs())
     }
 }
 
@@ -178,11 +164,11 @@ async fn reorg(anvil: &Anvil, depth: u64, salt: u64) {
 }
 
 /// Waits until the database's head of `chain` is `anvil`'s head, while `procs` keep running.
-async fn wait_synced(
+async fn wait_synced<P: Watched>(
     store: &Store,
     chain: &ChainId,
     anvil: &Anvil,
-    procs: &mut [&mut Dev],
+    procs: &mut [&mut P],
     within: Duration,
 ) {
     let deadline = Instant::now() + within;
@@ -202,10 +188,10 @@ async fn wait_synced(
             return;
         }
         for p in procs.iter_mut() {
-            assert!(p.running(), "a process exited; logs:\n{}", p.logs());
+            p.tick();
         }
         if Instant::now() > deadline {
-            let logs: Vec<String> = procs.iter().map(|p| p.logs()).collect();
+            let logs: Vec<String> = procs.iter().map(|p| p.report()).collect();
             panic!(
                 "head {hash} of {chain} not indexed within {within:?}; logs:\n{}",
                 logs.join("\n-----\n")
@@ -431,7 +417,7 @@ async fn crash_everything_during_a_backfill_with_reorgs(pool: PgPool) {
         })
         .count();
     assert!(during >= 6, "kills came too late: {kills:?}");
-    wait_synced_supervised(
+    wait_synced(
         &store,
         &anvil_chain(),
         &anvil,
