@@ -541,6 +541,31 @@ mod tests {
     }
 
     #[test]
+    fn environment_alone_configures_without_a_file() {
+        let cfg = parse(
+            "",
+            &[
+                ("CHAINWATCH_KAFKA__BROKERS", "k:9092"),
+                ("CHAINWATCH_KAFKA__ON_POISON", "skip"),
+                ("PATH", "/bin"),
+            ],
+        )
+        .unwrap();
+        let k = cfg.kafka_config(None).unwrap().unwrap();
+        assert_eq!(
+            (k.brokers.as_str(), k.on_poison),
+            ("k:9092", chainwatch_bus::kafka::PoisonPolicy::Skip)
+        );
+        assert!(
+            parse("", &[])
+                .unwrap()
+                .kafka_config(None)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
     fn kafka_section_and_flag() {
         let cfg = parse(
             "[kafka]\nbrokers = \"k1:9092,k2:9092\"\non_poison = \"skip\"\nretention_ms = 604800000\n[kafka.properties]\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.password\" = \"${KPASS}\"\n\"socket.keepalive.enable\" = true\n",

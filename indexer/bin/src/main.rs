@@ -43,10 +43,12 @@ fn init_logging(format: LogFormat) {
 }
 
 /// Loads the config file (if any); flags are applied by each subcommand.
+/// Without a file, `CHAINWATCH_SECTION__KEY` variables still apply (to an empty config), so a
+/// container can be configured by its environment alone.
 fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     match &cli.config {
         Some(path) => Config::load(path),
-        None => Ok(Config::default()),
+        None => Config::parse("(environment)", "", std::env::vars()),
     }
 }
 
