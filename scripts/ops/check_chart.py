@@ -120,6 +120,47 @@ def check_pod(where: str, pod: dict, configmaps: dict, want_probes: bool) -> lis
     return configs
 
 
+def check_with_binary(where: str, configmaps: dict, ingest_chains: list) -> None:
+    """The built chainwatch binary (CHAINWATCH_BIN) reads every rendered config: `status` for
+    the api/consume files, `ingest --chain ID` for the ingest files. A config problem exits 2;
+    anything later (no database or provider here: 1 or 3) means the file was accepted."""
+    import os
+    import subprocess
+    import tempfile
+
+    binary = os.environ.get("CHAINWATCH_BIN")
+    if not binary or not Path(binary).is_file():
+        fail(where, "CHAINWATCH_BIN is not set to the built binary: cannot check the rendered configs")
+        return
+    for cm, data in configmaps.items():
+        for key, text in data.items():
+            if not key.endswith(".toml"):
+                continue
+            env = {"PATH": os.environ.get("PATH", ""), "RUST_LOG": "error"}
+            for var in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text):
+                env[var] = ("postgres://u:p@127.0.0.1:1/db" if "DATABASE" in var
+                            else "http://127.0.0.1:1/k" if ("URL" in var or "RPC" in var) else "x")
+            with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+                f.write(text)
+            cmd = [binary, "status", "--config", f.name, "--database-url", "postgres://u@127.0.0.1:1/db"]
+            if key.startswith("ingest"):
+                chains = list(tomllib.loads(re.sub(r"\$\{[^}]*\}", "x", text)).get("chains", {}))
+                if len(chains) != 1 or chains[0] not in ingest_chains:
+                    fail(f"{where}: {cm}/{key}", f"an ingest config must hold exactly its chain, has {chains}")
+                    continue
+                chain = chains[0]
+                cmd = [binary, "ingest", "--config", f.name, "--chain", chain or "?",
+                       "--brokers", "127.0.0.1:1", "--listen", "127.0.0.1:0"]
+            try:
+                r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=10)
+            except subprocess.TimeoutExpired:
+                continue  # got past configuration and is trying to connect
+            finally:
+                os.unlink(f.name)
+            if r.returncode == 2:
+                fail(f"{where}: {cm}/{key}", f"chainwatch rejects the rendered config: {r.stderr.strip()}")
+
+
 def main() -> int:
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
@@ -205,6 +246,7 @@ def main() -> int:
                 fail(f"{vf.name}: {d['metadata']['name']}", "ingest must use the Recreate strategy")
         if sorted(got) != sorted(want):
             fail(vf.name, f"ingest Deployments follow {sorted(got)}, values list {sorted(want)}")
+        check_with_binary(vf.name, configmaps, got)
         (out / f"crds-{tag}.json").write_text(json.dumps(crds))
         print(f"{vf.name}: lint ok, schema ok, {len(docs)} manifests rendered and validated "
               f"({len(crds)} prometheus-operator resources left to validate-crds.mjs), "
