@@ -152,7 +152,7 @@ def check_with_binary(where: str, configmaps: dict, ingest_chains: list) -> None
                 cmd = [binary, "ingest", "--config", f.name, "--chain", chain or "?",
                        "--brokers", "127.0.0.1:1", "--listen", "127.0.0.1:0"]
             try:
-                r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=10)
+                r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3)
             except subprocess.TimeoutExpired:
                 continue  # got past configuration and is trying to connect
             finally:
