@@ -92,6 +92,7 @@ pub(crate) struct KafkaSection {
     pub(crate) replication: Option<i32>,
     pub(crate) retention_ms: Option<i64>,
     pub(crate) max_message_bytes: Option<usize>,
+    pub(crate) max_in_flight_bytes: Option<usize>,
     pub(crate) group_id: Option<String>,
     pub(crate) dead_letter_topic: Option<String>,
     pub(crate) on_poison: Option<String>,
@@ -250,6 +251,9 @@ impl Config {
         c.retention_ms = k.retention_ms;
         if let Some(v) = k.max_message_bytes {
             c.max_message_bytes = v;
+        }
+        if let Some(v) = k.max_in_flight_bytes {
+            c.max_in_flight_bytes = v;
         }
         if let Some(v) = &k.group_id {
             c.group_id = v.clone();

@@ -12,7 +12,8 @@
 //! `enable.idempotence=true`, `acks=all` and `enable.gapless.guarantee=true`: the broker never
 //! stores a record twice or out of order, and if one delivery fails for good the producer fails
 //! every later one, so a failed delivery can only cut the stream's tail, never make a hole in it.
-//! `publish` enqueues and returns; up to [`KafkaConfig::max_in_flight`] records await their
+//! `publish` enqueues and returns; up to [`KafkaConfig::max_in_flight`] records (and
+//! [`KafkaConfig::max_in_flight_bytes`]) await their
 //! delivery report at once. The first failed report is returned by the next `publish` or
 //! `flush` and by every call after it.
 //!
@@ -107,6 +108,9 @@ pub struct KafkaConfig {
     pub max_message_bytes: usize,
     /// Records awaiting their delivery report at once, per publisher.
     pub max_in_flight: usize,
+    /// Bytes of records awaiting their delivery report at once, per publisher: bounds the
+    /// producer's memory when blocks are large.
+    pub max_in_flight_bytes: usize,
     /// Consumer group of `chainwatch consume`.
     pub group_id: String,
     /// Where poison records go. Must not start with `topic_prefix`.
@@ -155,6 +159,7 @@ impl KafkaConfig {
             retention_ms: None,
             max_message_bytes: 900_000,
             max_in_flight: 10_000,
+            max_in_flight_bytes: 64 << 20,
             group_id: "chainwatch-consume".into(),
             dead_letter_topic: "chainwatch.dead-letter.v1".into(),
             on_poison: PoisonPolicy::Stop,
@@ -344,6 +349,7 @@ impl KafkaBus {
             chain.clone(),
             self.cfg.max_message_bytes,
             self.cfg.max_in_flight,
+            self.cfg.max_in_flight_bytes,
         ))
     }
 

@@ -23,6 +23,7 @@ pub struct KafkaPublisher {
     chain: ChainId,
     max_message_bytes: usize,
     max_in_flight: usize,
+    max_in_flight_bytes: usize,
     state: Mutex<InFlight>,
 }
 
@@ -36,8 +37,10 @@ impl std::fmt::Debug for KafkaPublisher {
 
 #[derive(Default)]
 struct InFlight {
-    /// Delivery reports not yet seen, oldest first, with the seq each belongs to.
-    queue: VecDeque<(u64, DeliveryFuture)>,
+    /// Delivery reports not yet seen, oldest first, with the seq and size each belongs to.
+    queue: VecDeque<(u64, usize, DeliveryFuture)>,
+    /// Bytes of the records in `queue`.
+    bytes: usize,
     /// The first failure; sticky.
     failed: Option<String>,
 }
@@ -49,6 +52,7 @@ impl KafkaPublisher {
         chain: ChainId,
         max_message_bytes: usize,
         max_in_flight: usize,
+        max_in_flight_bytes: usize,
     ) -> Self {
         Self {
             producer,
@@ -56,6 +60,7 @@ impl KafkaPublisher {
             chain,
             max_message_bytes,
             max_in_flight: max_in_flight.max(1),
+            max_in_flight_bytes: max_in_flight_bytes.max(1),
             state: Mutex::new(InFlight::default()),
         }
     }
@@ -77,9 +82,10 @@ impl KafkaPublisher {
 
     /// Waits for the oldest delivery report.
     async fn settle_front(&self, st: &mut InFlight) -> Result<(), BusError> {
-        let Some((seq, fut)) = st.queue.pop_front() else {
+        let Some((seq, size, fut)) = st.queue.pop_front() else {
             return Ok(());
         };
+        st.bytes -= size;
         self.settle(st, seq, fut.await)
     }
 
@@ -101,13 +107,14 @@ impl KafkaPublisher {
 
     /// Takes every report that is already in, in order.
     fn reap(&self, st: &mut InFlight) -> Result<(), BusError> {
-        while let Some((_, fut)) = st.queue.front_mut() {
+        while let Some((_, _, fut)) = st.queue.front_mut() {
             let Some(report) = fut.now_or_never() else {
                 break;
             };
-            let Some((seq, _)) = st.queue.pop_front() else {
+            let Some((seq, size, _)) = st.queue.pop_front() else {
                 break;
             };
+            st.bytes -= size;
             self.settle(st, seq, report)?;
         }
         Ok(())
@@ -151,7 +158,8 @@ impl Publisher for KafkaPublisher {
             loop {
                 match self.producer.send_result(record) {
                     Ok(fut) => {
-                        st.queue.push_back((seq, fut));
+                        st.queue.push_back((seq, part.len(), fut));
+                        st.bytes += part.len();
                         break;
                     }
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
@@ -174,7 +182,7 @@ impl Publisher for KafkaPublisher {
         metrics::counter!("chainwatch_bus_published_total", "chain" => self.chain.to_string())
             .increment(1);
         self.reap(&mut st)?;
-        while st.queue.len() > self.max_in_flight {
+        while st.queue.len() > self.max_in_flight || st.bytes > self.max_in_flight_bytes {
             self.settle_front(&mut st).await?;
         }
         Ok(())
