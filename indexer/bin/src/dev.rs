@@ -77,9 +77,14 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
                 let id = adapter.chain().clone();
                 let resume = resume_point(&store, &id, adapter.finality_model().window()).await?;
                 let ingest_cfg = ingest_config(&cfg, section, args.chains.start_height);
-                let ingest = Ingest::new(adapter, publisher.clone(), ingest_cfg);
-                let cancel = ingest_cancel.clone();
-                ingests.spawn(async move { (id, ingest.run(resume, cancel).await) });
+                spawn_ingest(
+                    &mut ingests,
+                    adapter,
+                    publisher.clone(),
+                    ingest_cfg,
+                    resume,
+                    &ingest_cancel,
+                );
             }
             // Only the ingest tasks hold the publisher now: when they end, the bus closes.
             drop(publisher);
@@ -102,9 +107,14 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
                     recent: t.recent,
                 });
                 let ingest_cfg = ingest_config(&cfg, section, args.chains.start_height);
-                let ingest = Ingest::new(adapter, publisher, ingest_cfg);
-                let cancel = ingest_cancel.clone();
-                ingests.spawn(async move { (id, ingest.run(resume, cancel).await) });
+                spawn_ingest(
+                    &mut ingests,
+                    adapter,
+                    publisher,
+                    ingest_cfg,
+                    resume,
+                    &ingest_cancel,
+                );
             }
             (consumer, Some((bus, ids)))
         }
@@ -184,9 +194,7 @@ pub(crate) fn listen_addr(
 
 /// Waits for ingest tasks; a chain whose ingest fails is logged and the others go on. Returns
 /// when every chain has stopped.
-pub(crate) async fn watch_ingests(
-    set: &mut JoinSet<(ChainId, Result<(), chainwatch_ingest::IngestError>)>,
-) -> anyhow::Result<()> {
+pub(crate) async fn watch_ingests(set: &mut IngestTasks) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     while let Some(res) = set.join_next().await {
         match res {
@@ -243,6 +251,24 @@ pub(crate) fn ingest_config(
         ..d
     }
 }
+
+/// Starts one chain's ingest in `set`; the task yields the chain and how ingest ended.
+fn spawn_ingest(
+    set: &mut IngestTasks,
+    adapter: Arc<dyn ChainAdapter>,
+    publisher: Arc<dyn Publisher>,
+    cfg: IngestConfig,
+    resume: Option<Resume>,
+    cancel: &CancellationToken,
+) {
+    let id = adapter.chain().clone();
+    let ingest = Ingest::new(adapter, publisher, cfg);
+    let cancel = cancel.clone();
+    set.spawn(async move { (id, ingest.run(resume, cancel).await) });
+}
+
+/// Running ingest tasks, one per chain.
+type IngestTasks = JoinSet<(ChainId, Result<(), chainwatch_ingest::IngestError>)>;
 
 /// Waits until the database holds every chain's last published envelope, or `timeout`.
 async fn drain(bus: &KafkaBus, store: &Store, ids: &[ChainId], timeout: Duration) {

@@ -64,6 +64,34 @@ pub(crate) fn parse_part(v: &[u8]) -> Result<(u32, u32), String> {
     Ok((i, n))
 }
 
+/// `(index, count)` of a split envelope's part.
+pub(crate) type Part = (u32, u32);
+
+/// A record's framing headers: its part (`None` for a whole envelope) and its `seq` (when the
+/// header is there and numeric). A malformed or empty `chainwatch-part` is an error.
+pub(crate) fn framing<H: rdkafka::message::Headers + ?Sized>(
+    headers: Option<&H>,
+) -> Result<(Option<Part>, Option<u64>), String> {
+    let (mut part, mut seq) = (None, None);
+    let all = headers.map_or(0, |h| h.count());
+    for h in (0..all).filter_map(|i| headers.and_then(|hs| hs.try_get(i))) {
+        match h.key {
+            HEADER_PART => {
+                let v = h.value.ok_or("empty chainwatch-part header")?;
+                part = Some(parse_part(v)?);
+            }
+            HEADER_SEQ => {
+                seq = h
+                    .value
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(|v| v.parse().ok());
+            }
+            _ => {}
+        }
+    }
+    Ok((part, seq))
+}
+
 /// The slices an encoded envelope is sent as: one when it fits `max`, else `ceil(len/max)`.
 pub(crate) fn split(bytes: &[u8], max: usize) -> Vec<&[u8]> {
     if bytes.len() <= max || max == 0 {

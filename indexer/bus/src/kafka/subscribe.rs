@@ -23,15 +23,20 @@ use super::{
     KafkaConfig, PoisonPolicy, TRACE_TARGET,
     frame::{
         Assembled, Assembler, HEADER_DLQ_OFFSET, HEADER_DLQ_PARTITION, HEADER_DLQ_REASON,
-        HEADER_DLQ_TOPIC, HEADER_PART, HEADER_SEQ, chain_of_topic, parse_part,
+        HEADER_DLQ_TOPIC, chain_of_topic, framing,
     },
 };
 use crate::{BusError, Delivery, Subscriber};
 
 type Tp = (String, i32);
 
-/// How often the orphaned-partition watchdog runs.
-const WATCHDOG_EVERY: Duration = Duration::from_secs(2);
+/// How often the orphaned-partition watchdog runs at most: a fifth of
+/// [`KafkaConfig::orphan_after`], within these bounds, so that the check (metadata, committed
+/// offsets and watermarks from the broker) stays cheap with the default of 60 s.
+const WATCHDOG_EVERY_MIN: Duration = Duration::from_secs(2);
+const WATCHDOG_EVERY_MAX: Duration = Duration::from_secs(15);
+/// How often `recv` wakes up while idle, to let the watchdog run.
+const WATCHDOG_EVERY: Duration = WATCHDOG_EVERY_MIN;
 
 /// Positions shared between the subscriber and the rebalance callback.
 #[derive(Debug, Default)]
@@ -148,6 +153,8 @@ pub struct KafkaSubscriber {
 struct Watchdog {
     /// How long a partition may stand still before it counts as orphaned.
     stall_after: Duration,
+    /// Time between two checks.
+    every: Duration,
     /// When the next check is due.
     next: tokio::time::Instant,
     /// Per partition not assigned here: its committed offset and since when it has not moved.
@@ -231,13 +238,14 @@ impl KafkaSubscriber {
             subscription,
             watchdog: Watchdog {
                 stall_after: cfg.orphan_after,
+                every: (cfg.orphan_after / 5).clamp(WATCHDOG_EVERY_MIN, WATCHDOG_EVERY_MAX),
                 next: tokio::time::Instant::now() + WATCHDOG_EVERY,
                 seen: HashMap::new(),
             },
         })
     }
 
-    /// Every [`WATCHDOG_EVERY`]: looks for subscribed partitions that hold unread records, are
+    /// Every `orphan_after / 5` (2–15 s): looks for subscribed partitions that hold unread records, are
     /// not assigned to this process and whose committed offset has not moved for
     /// [`KafkaConfig::orphan_after`]. Their owner is gone without the group noticing (a broker
     /// that kept a dead member's assignment, a consumer wedged): this process leaves and rejoins
@@ -247,7 +255,7 @@ impl KafkaSubscriber {
         if now < self.watchdog.next || self.watchdog.stall_after.is_zero() {
             return;
         }
-        self.watchdog.next = now + WATCHDOG_EVERY;
+        self.watchdog.next = now + self.watchdog.every;
         let c = self.consumer.clone();
         let topics: Vec<String> = self.subscription.clone();
         let prefix = self.prefix.clone();
@@ -385,26 +393,10 @@ impl KafkaSubscriber {
 
     fn decode(&mut self, tp: &Tp, m: &OwnedMessage) -> Outcome {
         let payload = m.payload().unwrap_or_default();
-        let mut part = None;
-        let mut seq = None;
-        if let Some(headers) = m.headers() {
-            for h in headers.iter() {
-                match h.key {
-                    HEADER_PART => match h.value.map(parse_part) {
-                        Some(Ok(p)) => part = Some(p),
-                        Some(Err(why)) => return Outcome::Poison(why),
-                        None => return Outcome::Poison("empty chainwatch-part header".into()),
-                    },
-                    HEADER_SEQ => {
-                        seq = h
-                            .value
-                            .and_then(|v| std::str::from_utf8(v).ok())
-                            .and_then(|v| v.parse().ok());
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let (part, seq) = match framing(m.headers()) {
+            Ok(f) => f,
+            Err(why) => return Outcome::Poison(why),
+        };
         let assembler = self.assemblers.entry(tp.clone()).or_default();
         let whole;
         let bytes = match part {

@@ -6,13 +6,12 @@ use chainwatch_schema::{BlockRef, ChainEvent, ChainId, Envelope};
 use rdkafka::{
     Message as _, Offset, TopicPartitionList,
     consumer::{BaseConsumer, Consumer as _},
-    message::Headers as _,
 };
 use tracing::{info, warn};
 
 use super::{
     KafkaConfig, TRACE_TARGET,
-    frame::{Assembled, Assembler, HEADER_PART, HEADER_SEQ, parse_part},
+    frame::{Assembled, Assembler, framing},
 };
 use crate::BusError;
 
@@ -125,21 +124,10 @@ fn replay(
         let m = m.map_err(|e| BusError::Broker(format!("topic {topic}: reading: {e}")))?;
         next = m.offset() + 1;
         let payload = m.payload().unwrap_or_default();
-        let (mut part, mut part_seq) = (None, None);
-        if let Some(h) = m.headers() {
-            for h in h.iter() {
-                match h.key {
-                    HEADER_PART => part = h.value.and_then(|v| parse_part(v).ok()),
-                    HEADER_SEQ => {
-                        part_seq = h
-                            .value
-                            .and_then(|v| std::str::from_utf8(v).ok())
-                            .and_then(|v| v.parse().ok());
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let Ok((part, part_seq)) = framing(m.headers()) else {
+            warn!(target: TRACE_TARGET, topic, offset = m.offset(), "record with a bad part header at the end of the topic; ignored");
+            continue;
+        };
         let whole;
         let bytes = match part {
             None => payload,
