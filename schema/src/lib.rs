@@ -17,11 +17,13 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod chain;
+mod decoded;
 mod envelope;
 mod event;
 mod model;
 
 pub use chain::{ChainId, ChainIdError};
+pub use decoded::{Decoded, DecodedBlock, DecodedTransaction};
 pub use envelope::{ENVELOPE_VERSION, Envelope, EnvelopeError};
 pub use event::{ChainEvent, ProviderHead};
 pub use model::{Block, BlockRef, Failure, FailureKind, Finality, Transaction, TxStatus};
