@@ -21,9 +21,11 @@ mod decoded;
 mod envelope;
 mod event;
 mod model;
+mod trace;
 
 pub use chain::{ChainId, ChainIdError};
 pub use decoded::{Decoded, DecodedBlock, DecodedTransaction};
 pub use envelope::{ENVELOPE_VERSION, Envelope, EnvelopeError};
 pub use event::{ChainEvent, ProviderHead};
 pub use model::{Block, BlockRef, Failure, FailureKind, Finality, Transaction, TxStatus};
+pub use trace::{PendingReason, ReplacementKind, TraceFacts, TraceStatus, TxTrace};

@@ -1,7 +1,7 @@
 //! The `ChainAdapter` trait.
 
 use async_trait::async_trait;
-use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead};
+use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead, TxTrace};
 
 use crate::FetchError;
 
@@ -65,4 +65,18 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug + 'static {
     /// Each provider's latest head and health, named by label. Never fails: a provider that does
     /// not answer is reported with its error reason.
     async fn provider_heads(&self) -> Vec<ProviderHead>;
+
+    /// Asks the providers what they know of transaction `hash`, which may not be indexed: in the
+    /// mempool and why it waits, in a block, replaced, dropped, expired or unknown. The caller
+    /// checks the index first and answers `INDEXED` itself; an adapter never reads the index.
+    ///
+    /// A malformed hash is a [`FetchError::Permanent`] with reason `invalid_hash` and a message
+    /// naming the expected form. Families without live tracing keep this default.
+    async fn trace(&self, hash: &str) -> Result<TxTrace, FetchError> {
+        let _ = hash;
+        Err(FetchError::permanent(
+            "unsupported",
+            format!("tracing transactions is not supported for {}", self.chain()),
+        ))
+    }
 }
