@@ -530,7 +530,7 @@ impl Chain {
         self.0.indexed_hash.as_deref()
     }
 
-    /// Highest head any provider reported in the last heartbeat.
+    /// Highest head any provider (except divergent ones) reported in the last heartbeat.
     async fn head_height(&self) -> Option<u64> {
         self.0.best_head_height
     }
@@ -572,6 +572,7 @@ impl Chain {
                 error: p.error.clone(),
                 health: p.health,
                 healthy: p.error.is_none() && p.health > 0.0,
+                state: p.state.into(),
             })
             .collect()
     }
@@ -590,4 +591,31 @@ pub(crate) struct Provider {
     health: f64,
     /// No error and a health score above zero.
     healthy: bool,
+    /// Whether ingest follows it: the head quorum sets aside a provider on another fork
+    /// (DIVERGENT) or too far behind the others (LAGGING).
+    state: ProviderStanding,
+}
+
+/// Whether ingest follows a provider, as decided by the head quorum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "ProviderState")]
+pub(crate) enum ProviderStanding {
+    /// Agrees with the quorum; requests go to it.
+    Following,
+    /// On the quorum's chain but too many blocks behind the agreeing providers; not used until
+    /// it catches up.
+    Lagging,
+    /// Reports another block hash at a height the quorum agrees on (another fork or network);
+    /// not used, and its head does not count as the chain's head.
+    Divergent,
+}
+
+impl From<chainwatch_schema::ProviderState> for ProviderStanding {
+    fn from(s: chainwatch_schema::ProviderState) -> Self {
+        match s {
+            chainwatch_schema::ProviderState::Following => Self::Following,
+            chainwatch_schema::ProviderState::Lagging => Self::Lagging,
+            chainwatch_schema::ProviderState::Divergent => Self::Divergent,
+        }
+    }
 }

@@ -66,4 +66,39 @@ pub struct ProviderHead {
     pub error: Option<String>,
     /// Its health score in `[0, 1]`.
     pub health: f64,
+    /// Whether chainwatch follows it (omitted when it does): a provider on another fork or too
+    /// far behind the others is not used.
+    #[serde(default, skip_serializing_if = "ProviderState::is_following")]
+    pub state: ProviderState,
+}
+
+/// Whether a chain's provider is followed, as decided by the head quorum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProviderState {
+    /// Agrees with the quorum (or has not been outvoted yet): requests may go to it.
+    #[default]
+    Following,
+    /// On the quorum's chain but more blocks behind the best agreeing provider than allowed:
+    /// not used until it catches up.
+    Lagging,
+    /// Reports another block hash at a height the quorum agrees on: on another fork (or serving
+    /// another chain); not used until it agrees again.
+    Divergent,
+}
+
+impl ProviderState {
+    /// The name used in GraphQL, SQL and the CLI (`DIVERGENT`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Following => "FOLLOWING",
+            Self::Lagging => "LAGGING",
+            Self::Divergent => "DIVERGENT",
+        }
+    }
+
+    /// Whether requests may go to the provider.
+    pub fn is_following(&self) -> bool {
+        *self == Self::Following
+    }
 }

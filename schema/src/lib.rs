@@ -26,6 +26,6 @@ mod trace;
 pub use chain::{ChainId, ChainIdError};
 pub use decoded::{Decoded, DecodedBlock, DecodedTransaction};
 pub use envelope::{ENVELOPE_VERSION, Envelope, EnvelopeError};
-pub use event::{ChainEvent, ProviderHead};
+pub use event::{ChainEvent, ProviderHead, ProviderState};
 pub use model::{Block, BlockRef, Failure, FailureKind, Finality, Transaction, TxStatus};
 pub use trace::{PendingReason, ReplacementKind, TraceFacts, TraceStatus, TxTrace};

@@ -30,7 +30,8 @@ CRD_GROUP = "monitoring.coreos.com/"
 KNOWN = {
     "database": {"url", "max_connections"},
     "api": {"listen"},
-    "pool": {"request_timeout_ms", "max_attempts", "breaker_threshold", "breaker_cooldown_ms"},
+    "pool": {"request_timeout_ms", "max_attempts", "breaker_threshold", "breaker_cooldown_ms",
+             "hedge_after_ms"},
     "ingest": {"backfill_concurrency", "batch_blocks", "poll_interval_ms", "heartbeat_interval_ms"},
     "consume": {"max_batch", "max_batch_txs", "linger_ms"},
     "status": {"max_lag_blocks", "max_lag_seconds"},
@@ -38,7 +39,8 @@ KNOWN = {
               "max_message_bytes", "group_id", "dead_letter_topic", "on_poison",
               "session_timeout_ms", "orphan_after_ms", "properties"},
     "chain": {"providers", "start_height", "max_reorg_depth", "backfill_concurrency",
-              "poll_interval_ms", "max_lag_blocks", "max_lag_seconds"},
+              "poll_interval_ms", "max_lag_blocks", "max_lag_seconds", "quorum",
+              "max_provider_lag_blocks"},
     "provider": {"label", "url", "weight", "max_rps"},
 }
 REQUIRED_CI = {"minimal-values.yaml", "multi-chain-values.yaml", "production-values.yaml"}

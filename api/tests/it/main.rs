@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_graphql::Request;
 use chainwatch_api::{ApiConfig, ApiSchema, build_schema};
 use chainwatch_chain_core::test_utils::{Feed, ScriptedChain};
-use chainwatch_schema::{Block, ChainEvent, ChainId, ProviderHead};
+use chainwatch_schema::{Block, ChainEvent, ChainId, ProviderHead, ProviderState};
 use chainwatch_store::Store;
 use serde_json::{Value, json};
 use sqlx::{PgPool, postgres::PgPoolOptions};
@@ -69,12 +69,21 @@ async fn populate(store: &Store) -> Vec<Block> {
                 height: Some(10),
                 error: None,
                 health: 0.9,
+                state: Default::default(),
             },
             ProviderHead {
                 provider: "beta".into(),
                 height: None,
                 error: Some("timeout".into()),
                 health: 0.0,
+                state: Default::default(),
+            },
+            ProviderHead {
+                provider: "gamma".into(),
+                height: Some(99),
+                error: None,
+                health: 0.8,
+                state: ProviderState::Divergent,
             },
         ],
     }));

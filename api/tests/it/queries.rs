@@ -303,7 +303,7 @@ async fn chains_show_lag_and_provider_heads(pool: PgPool) {
     };
     let schema = schema(&pool, cfg);
     let fields = "id family network indexedHeight indexedHash headHeight lagBlocks lagSeconds \
-                  safeHeight finalizedHeight lastHeartbeatAt providers { label height error health healthy }";
+                  safeHeight finalizedHeight lastHeartbeatAt providers { label height error health healthy state }";
     let resp = run(&schema, &format!("{{ chains {{ {fields} }} }}"), json!({})).await;
     assert!(errors(&resp).is_empty(), "{resp:#}");
     let chains = resp["data"]["chains"].as_array().unwrap();
@@ -339,8 +339,13 @@ async fn chains_show_lag_and_provider_heads(pool: PgPool) {
     assert_eq!(
         c["providers"],
         json!([
-            {"label": "alpha", "height": 10, "error": null, "health": 0.9, "healthy": true},
-            {"label": "beta", "height": null, "error": "timeout", "health": 0.0, "healthy": false},
+            {"label": "alpha", "height": 10, "error": null, "health": 0.9, "healthy": true,
+             "state": "FOLLOWING"},
+            {"label": "beta", "height": null, "error": "timeout", "health": 0.0, "healthy": false,
+             "state": "FOLLOWING"},
+            // On another fork: shown, but its head (99) is not the chain's head (10).
+            {"label": "gamma", "height": 99, "error": null, "health": 0.8, "healthy": true,
+             "state": "DIVERGENT"},
         ])
     );
 

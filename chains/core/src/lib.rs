@@ -10,6 +10,8 @@
 //!   healthiest provider and fail over on timeouts, HTTP 429/5xx, connection errors and
 //!   undecodable responses. Provider URLs are secrets: they appear in no log, error or metric
 //!   (errors are scrubbed of the URL, its host and its path).
+//! - [`quorum`]: with several providers, the head is the one a quorum of them agrees on; a
+//!   provider on another fork or too far behind is marked and no longer used.
 //! - `test-utils` feature: [`test_utils::ScriptedChain`], an in-memory chain that can fork.
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
@@ -18,6 +20,7 @@ mod adapter;
 mod backoff;
 mod error;
 mod pool;
+pub mod quorum;
 mod redact;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
@@ -26,6 +29,7 @@ pub use adapter::{ChainAdapter, FinalityModel};
 pub use backoff::Backoff;
 pub use error::{ErrorChain, FetchError, RpcError};
 pub use pool::{EndpointPool, PoolConfig, ProviderConfig, ProviderHealth};
+pub use quorum::QuorumConfig;
 pub use redact::Redactor;
 
 /// Trace target prefix for this crate.

@@ -9,11 +9,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chainwatch_schema::ChainId;
+use chainwatch_schema::{ChainId, ProviderState};
 use serde::{Deserialize, de::DeserializeOwned};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use crate::{Backoff, FetchError, Redactor, RpcError, TRACE_TARGET};
+use crate::{Backoff, FetchError, QuorumConfig, Redactor, RpcError, TRACE_TARGET};
 
 /// One provider of a chain, as configured. The URL is a secret: `Debug` hides it.
 #[derive(Clone, Deserialize)]
@@ -77,6 +77,13 @@ pub struct PoolConfig {
     pub breaker_cooldown: Duration,
     /// Cap on the cooldown.
     pub breaker_max_cooldown: Duration,
+    /// Hedged reads: when the chosen provider has not answered after this long, the same
+    /// request also goes to the next-best provider and the first good answer wins. `None`
+    /// (the default) turns hedging off. Each hedge costs one extra request; the slow provider's
+    /// latency is recorded, so it loses its place to the faster one.
+    pub hedge_after: Option<Duration>,
+    /// How the providers must agree on the head (used by adapters with several providers).
+    pub quorum: QuorumConfig,
 }
 
 impl Default for PoolConfig {
@@ -89,6 +96,8 @@ impl Default for PoolConfig {
             breaker_threshold: 3,
             breaker_cooldown: Duration::from_secs(5),
             breaker_max_cooldown: Duration::from_secs(60),
+            hedge_after: None,
+            quorum: QuorumConfig::default(),
         }
     }
 }
@@ -164,6 +173,8 @@ struct Provider {
     min_interval: Option<Duration>,
     next_slot: Mutex<Instant>,
     health: Mutex<Health>,
+    /// Set by the head quorum; only `Following` providers receive requests.
+    state: Mutex<ProviderState>,
 }
 
 impl std::fmt::Debug for Provider {
@@ -181,6 +192,10 @@ impl std::fmt::Debug for Provider {
 impl Provider {
     fn health(&self) -> std::sync::MutexGuard<'_, Health> {
         self.health.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn state(&self) -> ProviderState {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Waits for this provider's rate-limit slot.
@@ -307,6 +322,14 @@ impl EndpointPool {
             };
             min_intervals.push(min_interval);
         }
+        if let Some(q) = cfg.quorum.quorum
+            && (q == 0 || q > providers.len())
+        {
+            return Err(invalid(format!(
+                "chain {chain}: quorum must be between 1 and the number of providers ({}), got {q}",
+                providers.len()
+            )));
+        }
         // reqwest is built without a bundled crypto provider; install ring's once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
@@ -336,6 +359,7 @@ impl EndpointPool {
                     requests: 0,
                     failures: 0,
                 }),
+                state: Mutex::new(ProviderState::Following),
                 label: p.label,
                 url: p.url,
                 weight: p.weight,
@@ -353,6 +377,11 @@ impl EndpointPool {
     /// The chain this pool serves.
     pub fn chain(&self) -> &ChainId {
         &self.chain
+    }
+
+    /// The pool's settings.
+    pub fn config(&self) -> &PoolConfig {
+        &self.cfg
     }
 
     /// Provider labels in configuration order.
@@ -391,6 +420,31 @@ impl EndpointPool {
             .collect()
     }
 
+    /// Each provider's state as last set by [`Self::set_states`], in configuration order.
+    pub fn states(&self) -> Vec<ProviderState> {
+        self.providers.iter().map(Provider::state).collect()
+    }
+
+    /// Records the outcome of a head quorum round ([`crate::quorum::agree`]): `Some(state)` for
+    /// each provider that took part, `None` to leave a provider as it was. Providers that are
+    /// not [`ProviderState::Following`] receive no [`Self::request`] until they are again (a
+    /// per-provider [`Self::request_on`] still reaches them, so that the next round can hear
+    /// them). Each change is logged with the provider's label.
+    pub fn set_states(&self, states: &[Option<ProviderState>]) {
+        for (p, new) in self.providers.iter().zip(states) {
+            let Some(new) = *new else { continue };
+            let mut cur = p.state.lock().unwrap_or_else(|e| e.into_inner());
+            if *cur != new {
+                if new.is_following() {
+                    info!(target: TRACE_TARGET, chain = %self.chain, provider = %p.label, was = cur.as_str(), "provider agrees with the quorum again; following it");
+                } else {
+                    warn!(target: TRACE_TARGET, chain = %self.chain, provider = %p.label, state = new.as_str(), "provider set aside by the head quorum; not following it");
+                }
+                *cur = new;
+            }
+        }
+    }
+
     /// Calls `method` with failover across providers (see the type's docs). A `null` result
     /// decodes only into a `T` that accepts null, such as `Option<_>`.
     pub async fn request<T: DeserializeOwned>(
@@ -417,7 +471,7 @@ impl EndpointPool {
                 }
             };
             tried[idx] = true;
-            match self.send::<T>(idx, method, &params).await {
+            match self.attempt::<T>(idx, &mut tried, method, &params).await {
                 Ok(v) => return Ok(v),
                 Err(Attempt::Permanent(e)) => {
                     return Err(FetchError::Permanent {
@@ -486,8 +540,9 @@ impl EndpointPool {
         let half_life = self.cfg.breaker_cooldown;
         let mut best: Option<(usize, f64)> = None;
         let mut fallback: Option<(usize, Instant)> = None;
+        let any_following = self.providers.iter().any(|p| p.state().is_following());
         for (i, p) in self.providers.iter().enumerate() {
-            if tried[i] {
+            if tried[i] || (any_following && !p.state().is_following()) {
                 continue;
             }
             let mut h = p.health();
@@ -508,6 +563,65 @@ impl EndpointPool {
             }
         }
         best.map(|(i, _)| i).or(fallback.map(|(i, _)| i))
+    }
+
+    /// One attempt on provider `idx`, hedged on the next-best untried provider when
+    /// [`PoolConfig::hedge_after`] passes without an answer. The first good (or permanent)
+    /// answer wins; when both fail transiently, the later error is returned.
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        idx: usize,
+        tried: &mut [bool],
+        method: &'static str,
+        params: &serde_json::Value,
+    ) -> Result<T, Attempt> {
+        let Some(after) = self.cfg.hedge_after.filter(|_| self.providers.len() > 1) else {
+            return self.send(idx, method, params).await;
+        };
+        let started = Instant::now();
+        let first = self.send::<T>(idx, method, params);
+        tokio::pin!(first);
+        tokio::select! {
+            r = &mut first => return r,
+            () = tokio::time::sleep(after) => {}
+        }
+        let Some(hedge) = self.pick(tried) else {
+            return first.await;
+        };
+        tried[hedge] = true;
+        metrics::counter!(
+            "chainwatch_rpc_hedged_requests_total",
+            "chain" => self.chain.to_string(),
+            "provider" => self.providers[hedge].label.clone(),
+            "method" => method,
+        )
+        .increment(1);
+        debug!(target: TRACE_TARGET, chain = %self.chain, slow = %self.providers[idx].label, hedge = %self.providers[hedge].label, method, "hedging a slow request");
+        let second = self.send::<T>(hedge, method, params);
+        tokio::pin!(second);
+        tokio::select! {
+            r = &mut first => match r {
+                Err(Attempt::Transient(_)) => second.await,
+                r => r,
+            },
+            r = &mut second => match r {
+                Err(Attempt::Transient(_)) => first.await,
+                Ok(v) => {
+                    // The slow request is dropped unanswered: record how long it had taken, so
+                    // that its provider stops being the first choice.
+                    self.record_latency(idx, started.elapsed());
+                    Ok(v)
+                }
+                r => r,
+            },
+        }
+    }
+
+    /// Adds a latency sample to a provider's average without counting a request or an error.
+    fn record_latency(&self, idx: usize, elapsed: Duration) {
+        let mut h = self.providers[idx].health();
+        let n = h.requests.max(2);
+        h.latency_ewma = ewma(h.latency_ewma, elapsed.as_secs_f64(), n);
     }
 
     async fn send<T: DeserializeOwned>(

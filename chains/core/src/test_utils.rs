@@ -209,6 +209,7 @@ impl ChainAdapter for ScriptedChain {
             height: Some(self.head_ref().height),
             error: None,
             health: 1.0,
+            state: Default::default(),
         }]
     }
 }

@@ -11,7 +11,7 @@ use std::{
 
 use alloy_primitives::U64;
 use async_trait::async_trait;
-use chainwatch_chain_core::{ChainAdapter, EndpointPool, FetchError, FinalityModel};
+use chainwatch_chain_core::{ChainAdapter, EndpointPool, FetchError, FinalityModel, quorum};
 use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead};
 use futures::future::join_all;
 use serde_json::json;
@@ -257,9 +257,57 @@ impl EvmAdapter {
         self.per_tx_receipts.load(Ordering::Relaxed)
     }
 
+    /// The latest block: with one provider, its `latest`; with several, the head a quorum of
+    /// them agrees on ([`chainwatch_chain_core::quorum`]), after which providers on another fork
+    /// or too far behind are set aside in the pool.
+    async fn latest(&self) -> Result<Option<BlockRef>, FetchError> {
+        if self.pool.len() < 2 {
+            return self.header("latest", None).await;
+        }
+        let pool = &self.pool;
+        let answers = join_all((0..pool.len()).map(|i| {
+            pool.request_on::<Option<RpcHeader>>(
+                i,
+                "eth_getBlockByNumber",
+                json!(["latest", false]),
+            )
+        }))
+        .await;
+        let heads: Vec<Option<BlockRef>> = answers
+            .into_iter()
+            .map(|a| {
+                a.ok()
+                    .flatten()
+                    .map(|h| BlockRef::new(h.number.to::<u64>(), hex(h.hash)))
+            })
+            .collect();
+        let labels: Vec<&str> = pool.labels().collect();
+        let agreement = quorum::agree(
+            &self.chain,
+            &labels,
+            &heads,
+            &pool.config().quorum,
+            |i, height| async move {
+                pool.request_on::<Option<RpcHeader>>(
+                    i,
+                    "eth_getBlockByNumber",
+                    json!([quantity(height), false]),
+                )
+                .await
+                .ok()
+                .flatten()
+                .filter(|h| h.number.to::<u64>() == height)
+                .map(|h| hex(h.hash))
+            },
+        )
+        .await?;
+        pool.set_states(&agreement.states);
+        Ok(Some(agreement.head))
+    }
+
     /// The block `depth` below `latest`, or `None` while the chain is shorter than that.
     async fn depth_head(&self, depth: u64) -> Result<Option<BlockRef>, FetchError> {
-        let Some(latest) = self.header("latest", None).await? else {
+        let Some(latest) = self.latest().await? else {
             return Ok(None);
         };
         let Some(h) = latest.height.checked_sub(depth) else {
@@ -299,7 +347,8 @@ impl ChainAdapter for EvmAdapter {
         }
     }
 
-    /// `latest` for `Pending` and `Included`. `Safe` / `Finalized`: the `safe` / `finalized`
+    /// `latest` for `Pending` and `Included` (agreed by the quorum when there are several
+    /// providers). `Safe` / `Finalized`: the `safe` / `finalized`
     /// tag with [`FinalitySource::Tags`], else `latest` minus [`EvmOptions::safe_depth`] /
     /// [`EvmOptions::finalized_depth`]. A node that rejects a tag (pre-merge chains, some L2s)
     /// gets the depth instead, and the tag is not asked for again during the next minute.
@@ -310,7 +359,7 @@ impl ChainAdapter for EvmAdapter {
             Finality::Finalized => ("finalized", Some(&self.tags[1]), self.opts.finalized_depth),
         };
         let Some(support) = support else {
-            return self.header(tag, None).await;
+            return self.latest().await;
         };
         if self.opts.finality == FinalitySource::Depth || support.skipped() {
             return self.depth_head(depth).await;
@@ -381,6 +430,7 @@ impl ChainAdapter for EvmAdapter {
         )
         .await;
         let health = self.pool.health();
+        let states = self.pool.states();
         self.pool
             .labels()
             .zip(answers)
@@ -390,6 +440,7 @@ impl ChainAdapter for EvmAdapter {
                 height: answer.as_ref().ok().map(|h| h.to::<u64>()),
                 error: answer.err().map(|e| e.reason.to_owned()),
                 health: health.get(i).map_or(0.0, |h| h.score),
+                state: states.get(i).copied().unwrap_or_default(),
             })
             .collect()
     }

@@ -61,6 +61,9 @@ pub(crate) struct PoolSection {
     pub(crate) max_attempts: Option<u32>,
     pub(crate) breaker_threshold: Option<u32>,
     pub(crate) breaker_cooldown_ms: Option<u64>,
+    /// Hedged reads: also ask the next-best provider when the first has not answered after
+    /// this many milliseconds (off when absent).
+    pub(crate) hedge_after_ms: Option<u64>,
 }
 
 /// `[ingest]`: defaults for every chain.
@@ -145,6 +148,11 @@ pub(crate) struct ChainSection {
     pub(crate) finalized_depth: Option<u64>,
     /// EVM: a directory of JSON ABIs whose custom errors decode failure reasons.
     pub(crate) abi_dir: Option<std::path::PathBuf>,
+    /// Providers that must agree on the head's block hash (default: a majority of those that
+    /// answer). Only used with more than one provider.
+    pub(crate) quorum: Option<usize>,
+    /// Blocks a provider may trail the agreeing providers before it is set aside (default 10).
+    pub(crate) max_provider_lag_blocks: Option<u64>,
     /// `chainwatch status`: most blocks behind the best provider head (overrides `[status]`).
     pub(crate) max_lag_blocks: Option<u64>,
     /// `chainwatch status`: most seconds behind now (overrides `[status]`).
@@ -221,6 +229,7 @@ impl Config {
                 .pool
                 .breaker_cooldown_ms
                 .map_or(d.breaker_cooldown, Duration::from_millis),
+            hedge_after: self.pool.hedge_after_ms.map(Duration::from_millis),
             ..d
         }
     }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use chainwatch_schema::ProviderState;
 use chainwatch_store::{Store, health::ChainHealth};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -66,6 +67,10 @@ fn record(h: &ChainHealth) {
     for p in &h.providers {
         let labels = [("chain", chain.clone()), ("provider", p.provider.clone())];
         metrics::gauge!("chainwatch_provider_up", &labels).set(if p.up { 1.0 } else { 0.0 });
+        let flag = |s: ProviderState| if p.state == s { 1.0 } else { 0.0 };
+        metrics::gauge!("chainwatch_provider_divergent", &labels)
+            .set(flag(ProviderState::Divergent));
+        metrics::gauge!("chainwatch_provider_lagging", &labels).set(flag(ProviderState::Lagging));
         if let Some(height) = p.last_known_height {
             metrics::gauge!("chainwatch_provider_head_height", &labels).set(height as f64);
         }

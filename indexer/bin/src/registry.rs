@@ -18,8 +18,14 @@ pub(crate) const FAMILIES: &[&str] = &[
 pub(crate) async fn connect(
     id: &ChainId,
     section: &ChainSection,
-    pool_cfg: PoolConfig,
+    mut pool_cfg: PoolConfig,
 ) -> Result<Arc<dyn ChainAdapter>, FetchError> {
+    if let Some(q) = section.quorum {
+        pool_cfg.quorum.quorum = Some(q);
+    }
+    if let Some(l) = section.max_provider_lag_blocks {
+        pool_cfg.quorum.max_lag_blocks = l;
+    }
     let pool = Arc::new(EndpointPool::new(
         id.clone(),
         section.providers.clone(),

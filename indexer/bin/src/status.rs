@@ -26,6 +26,8 @@ struct ProviderReport {
     last_known_height: Option<u64>,
     health: f64,
     up: bool,
+    /// FOLLOWING, LAGGING or DIVERGENT (the head quorum's verdict).
+    state: &'static str,
     error: Option<String>,
     head_age_seconds: Option<f64>,
 }
@@ -104,6 +106,7 @@ impl ChainReport {
                         last_known_height: p.last_known_height,
                         health: p.health,
                         up: p.up,
+                        state: p.state.as_str(),
                         error: p.error.clone(),
                         head_age_seconds: h.head_age_seconds(p),
                     })
@@ -266,8 +269,8 @@ fn table(report: &Report) -> String {
             .max("PROVIDER".len());
         let _ = writeln!(
             out,
-            "  {:<width$}  {:>10}  {:>6}  {:<5}  {:<9}  ERROR",
-            "PROVIDER", "HEIGHT", "HEALTH", "STATE", "HEAD AGE"
+            "  {:<width$}  {:>10}  {:>6}  {:<4}  {:<9}  {:<9}  ERROR",
+            "PROVIDER", "HEIGHT", "HEALTH", "UP", "QUORUM", "HEAD AGE"
         );
         if c.providers.is_empty() {
             let _ = writeln!(out, "  (no heartbeat yet)");
@@ -275,11 +278,12 @@ fn table(report: &Report) -> String {
         for p in &c.providers {
             let _ = writeln!(
                 out,
-                "  {:<width$}  {:>10}  {:>6.2}  {:<5}  {:<9}  {}",
+                "  {:<width$}  {:>10}  {:>6.2}  {:<4}  {:<9}  {:<9}  {}",
                 p.label,
                 num(p.height.or(p.last_known_height)),
                 p.health,
                 if p.up { "up" } else { "down" },
+                p.state.to_ascii_lowercase(),
                 age(p.head_age_seconds),
                 p.error.as_deref().unwrap_or("-"),
             );

@@ -65,6 +65,21 @@ const METRICS: &[(&str, &str, &str)] = &[
         "1 when the provider answered the last heartbeat with a head, else 0.",
     ),
     (
+        "gauge",
+        "chainwatch_provider_divergent",
+        "1 when the head quorum found the provider on another fork (another block hash at a height the others agree on) and ingest stopped using it, else 0.",
+    ),
+    (
+        "gauge",
+        "chainwatch_provider_lagging",
+        "1 when the head quorum found the provider too many blocks behind the agreeing providers and ingest stopped using it, else 0.",
+    ),
+    (
+        "counter",
+        "chainwatch_rpc_hedged_requests_total",
+        "Requests also sent to a second provider because the first had not answered within [pool] hedge_after_ms, by the second provider's label.",
+    ),
+    (
         "histogram",
         "chainwatch_rpc_request_duration_seconds",
         "Duration of one RPC request to one provider, by chain, provider label and method.",

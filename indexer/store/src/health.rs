@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use chainwatch_schema::{ChainId, ProviderHead};
+use chainwatch_schema::{ChainId, ProviderHead, ProviderState};
 use serde::{Deserialize, Serialize};
 use sqlx::{Row, postgres::PgRow, types::Json};
 
@@ -69,6 +69,8 @@ pub struct ProviderHealth {
     pub health: f64,
     /// It answered the last heartbeat with a head.
     pub up: bool,
+    /// Whether ingest follows it (the head quorum sets aside lagging and divergent providers).
+    pub state: ProviderState,
 }
 
 /// A chain's indexing progress and provider health, with the database's clock.
@@ -98,18 +100,18 @@ fn age_seconds(now_ms: u64, then_ms: u64) -> f64 {
 
 impl ChainHealth {
     /// The best provider head: the highest head reported in the last heartbeat, or, when no
-    /// provider answered it, the highest last known head.
+    /// provider answered it, the highest last known head. Divergent providers (on another fork)
+    /// do not count.
     pub fn head_height(&self) -> Option<u64> {
-        self.providers
-            .iter()
+        let on_chain = || {
+            self.providers
+                .iter()
+                .filter(|p| p.state != ProviderState::Divergent)
+        };
+        on_chain()
             .filter_map(|p| p.height)
             .max()
-            .or_else(|| {
-                self.providers
-                    .iter()
-                    .filter_map(|p| p.last_known_height)
-                    .max()
-            })
+            .or_else(|| on_chain().filter_map(|p| p.last_known_height).max())
     }
 
     /// `best head − indexed height` (0 when indexed is ahead); `None` until both are known.
@@ -199,6 +201,7 @@ fn chain_health(row: &PgRow) -> Result<ChainHealth, StoreError> {
                 height: h.height,
                 error: h.error,
                 health: h.health,
+                state: h.state,
             }
         })
         .collect();
@@ -224,6 +227,7 @@ mod tests {
             height,
             error: height.is_none().then(|| "connect".into()),
             health: 1.0,
+            state: Default::default(),
         }
     }
 
@@ -278,10 +282,19 @@ mod tests {
                 error: Some("connect".into()),
                 health: 0.0,
                 up: false,
+                state: ProviderState::Following,
             }],
             now_ms: 16_000,
         };
         assert_eq!(h.head_height(), Some(104));
+        // A divergent provider's head is not the chain's.
+        let mut fork = h.providers[0].clone();
+        fork.provider = "fork".into();
+        fork.height = Some(500);
+        fork.state = ProviderState::Divergent;
+        let mut with_fork = h.clone();
+        with_fork.providers.push(fork);
+        assert_eq!(with_fork.head_height(), Some(104));
         assert_eq!(h.lag_blocks(), Some(4));
         assert_eq!(h.lag_seconds(), Some(6.0));
         assert_eq!(h.heartbeat_age_seconds(), Some(2.0));

@@ -2,7 +2,9 @@
 
 use std::borrow::Borrow;
 
-use chainwatch_schema::{Block, BlockRef, ChainEvent, ChainId, Envelope, ProviderHead};
+use chainwatch_schema::{
+    Block, BlockRef, ChainEvent, ChainId, Envelope, ProviderHead, ProviderState,
+};
 use sqlx::{Postgres, Row, Transaction as DbTx};
 use tracing::{debug, info};
 
@@ -520,8 +522,10 @@ async fn heartbeat(
     at_ms: u64,
     heads: &[ProviderHead],
 ) -> Result<(), StoreError> {
+    // A divergent provider's head is on another chain: it is not the chain's head.
     let best = heads
         .iter()
+        .filter(|h| h.state != ProviderState::Divergent)
         .filter_map(|h| h.height)
         .max()
         .map(|h| h as i64);

@@ -22,6 +22,7 @@ pub(crate) fn fast_cfg() -> PoolConfig {
         breaker_threshold: 3,
         breaker_cooldown: Duration::from_secs(1),
         breaker_max_cooldown: Duration::from_secs(2),
+        ..PoolConfig::default()
     }
 }
 

@@ -108,3 +108,27 @@ fn valid_pool() {
     assert_eq!((pool.len(), pool.is_empty()), (2, false));
     assert_eq!(pool.chain().to_string(), "evm:1");
 }
+
+#[test]
+fn quorum_out_of_range() {
+    for q in [0, 3] {
+        let cfg = chainwatch_chain_core::PoolConfig {
+            quorum: chainwatch_chain_core::QuorumConfig {
+                quorum: Some(q),
+                max_lag_blocks: 10,
+            },
+            ..fast_cfg()
+        };
+        let providers = vec![
+            ProviderConfig::new("a", url()),
+            ProviderConfig::new("b", url()),
+        ];
+        let err = EndpointPool::new(chain(), providers, cfg).unwrap_err();
+        let text = ErrorChain(&err).to_string();
+        assert!(
+            text.contains("quorum must be between 1 and the number of providers (2)")
+                && text.contains(&format!("got {q}")),
+            "{text}"
+        );
+    }
+}

@@ -205,3 +205,35 @@ async fn provider_failing_mid_stream_hands_over() {
     );
     assert_eq!((b.requests, b.failures), (6, 0), "{b:?}");
 }
+
+#[tokio::test]
+async fn providers_set_aside_by_the_quorum_get_no_requests() {
+    use chainwatch_schema::ProviderState;
+    let stub = RpcStub::eth().await;
+    let fork = FaultProxy::start(stub.url()).await;
+    let pool = pool(
+        vec![
+            provider("fork", fork.url(), 5),
+            provider("good", stub.url(), 1),
+        ],
+        fast_cfg(),
+    );
+    pool.set_states(&[Some(ProviderState::Divergent), None]);
+    assert_eq!(
+        pool.states(),
+        [ProviderState::Divergent, ProviderState::Following]
+    );
+    for _ in 0..5 {
+        assert_eq!(block_number(&pool).await.unwrap(), "0x10");
+    }
+    assert_eq!(fork.received(), 0, "a divergent provider was asked");
+    // A per-provider call still reaches it, so that the next quorum round can hear it.
+    pool.request_on::<String>(0, "eth_blockNumber", json!([]))
+        .await
+        .unwrap();
+    assert_eq!(fork.received(), 1);
+    // Back in agreement: it is preferred again (by weight).
+    pool.set_states(&[Some(ProviderState::Following), None]);
+    block_number(&pool).await.unwrap();
+    assert_eq!(fork.received(), 2);
+}

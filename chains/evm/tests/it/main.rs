@@ -5,5 +5,6 @@
 mod golden;
 mod live;
 mod proxy;
+mod quorum;
 mod reasons;
 mod support;

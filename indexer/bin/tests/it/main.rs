@@ -8,6 +8,7 @@ mod failover;
 mod kafka;
 mod metrics;
 mod migrate;
+mod quorum;
 mod reorg;
 mod serve;
 mod status;

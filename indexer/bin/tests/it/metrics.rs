@@ -30,6 +30,8 @@ const DOCUMENTED: &[(&str, &[(&str, &str)])] = &[
         &[("provider", "anvil")],
     ),
     ("chainwatch_provider_up", &[("provider", "anvil")]),
+    ("chainwatch_provider_divergent", &[("provider", "anvil")]),
+    ("chainwatch_provider_lagging", &[("provider", "anvil")]),
     (
         "chainwatch_rpc_request_duration_seconds_count",
         &[("provider", "anvil"), ("method", "eth_getBlockByNumber")],

@@ -200,6 +200,7 @@ async fn status_of_a_lagging_chain_exits_3(pool: PgPool) {
                 height: Some(head),
                 error: None,
                 health: 1.0,
+                state: Default::default(),
             }],
         },
     );

@@ -43,6 +43,7 @@ fn head(provider: &str, height: Option<u64>, error: Option<&str>, health: f64) -
         height,
         error: error.map(Into::into),
         health,
+        state: Default::default(),
     }
 }
 
