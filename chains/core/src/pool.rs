@@ -11,7 +11,7 @@ use std::{
 
 use chainwatch_schema::{ChainId, ProviderState};
 use serde::{Deserialize, de::DeserializeOwned};
-use tracing::{debug, info, warn};
+use tracing::{Instrument as _, debug, info, warn};
 
 use crate::{Backoff, FetchError, QuorumConfig, Redactor, RpcError, TRACE_TARGET};
 
@@ -636,7 +636,10 @@ impl EndpointPool {
         let body =
             serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         let started = Instant::now();
-        let result = self.send_inner::<T>(p, &body).await;
+        // Log lines (and exported spans) of this request carry the chain, provider label and
+        // method; never the URL.
+        let span = tracing::info_span!("rpc", chain = %self.chain, provider = %p.label, method);
+        let result = self.send_inner::<T>(p, &body).instrument(span).await;
         let elapsed = started.elapsed();
         metrics::histogram!(
             "chainwatch_rpc_request_duration_seconds",

@@ -87,6 +87,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ .Values.log.format | quote }}
 - name: RUST_LOG
   value: {{ .Values.log.filter | quote }}
+{{- with .Values.log.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ $.Values.log.otlpProtocol | default "http/protobuf" | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* [pool], [ingest], [consume], [status] tables: only the keys given. */}}

@@ -79,6 +79,21 @@ pub(crate) enum Command {
     Decode(DecodeArgs),
 }
 
+impl Command {
+    /// The subcommand's name (`ingest`), e.g. for the telemetry service name.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Dev(_) => "dev",
+            Self::Ingest(_) => "ingest",
+            Self::Consume(_) => "consume",
+            Self::Migrate(_) => "migrate",
+            Self::Serve(_) => "serve",
+            Self::Status(_) => "status",
+            Self::Decode(_) => "decode",
+        }
+    }
+}
+
 /// Exit codes of `chainwatch status`, shown in its `--help`.
 const STATUS_EXIT_CODES: &str = "\
 Lag SLO of a chain: --max-lag-blocks / --max-lag-seconds, else its [chains.\"ID\"] max_lag_blocks /

@@ -10,6 +10,8 @@ mod config;
 mod dev;
 mod lag;
 mod offline;
+#[cfg(feature = "otel")]
+mod otel;
 mod pipeline;
 mod registry;
 mod status;
@@ -20,14 +22,26 @@ use std::process::ExitCode;
 use clap::Parser;
 use cli::{Cli, Command, LogFormat};
 use config::{Config, ConfigError};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{
+    EnvFilter, Layer, layer::SubscriberExt as _, util::SubscriberInitExt as _,
+};
 
-fn init_logging(format: LogFormat) {
+/// What must outlive the program's work for its telemetry to be complete (the OpenTelemetry
+/// exporter flushes when dropped).
+#[derive(Debug)]
+struct TelemetryGuard {
+    #[cfg(feature = "otel")]
+    _otel: Option<otel::Guard>,
+}
+
+/// Logs to stderr (text or JSON, filtered by `RUST_LOG`) and, in builds with the `otel`
+/// feature, exports spans over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. `service` names
+/// the process (`chainwatch-ingest`).
+fn init_logging(format: LogFormat, service: &str) -> Result<TelemetryGuard, ConfigError> {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn,reqwest=warn"));
     // Colours only on a terminal: log files and collectors get plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let json = match format {
@@ -35,10 +49,32 @@ fn init_logging(format: LogFormat) {
         LogFormat::Text => false,
         LogFormat::Json => true,
     };
-    if json {
-        builder.json().flatten_event(true).init();
+    let fmt = if json {
+        fmt.json().flatten_event(true).boxed()
     } else {
-        builder.init();
+        fmt.boxed()
+    };
+    let registry = tracing_subscriber::registry().with(filter).with(fmt);
+    #[cfg(feature = "otel")]
+    {
+        let (layer, guard) = match otel::layer(service).map_err(ConfigError)? {
+            Some((layer, guard)) => (Some(layer), Some(guard)),
+            None => (None, None),
+        };
+        registry.with(layer).init();
+        Ok(TelemetryGuard { _otel: guard })
+    }
+    #[cfg(not(feature = "otel"))]
+    {
+        let _ = service;
+        registry.init();
+        if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+            tracing::warn!(
+                target: "chainwatch::bin",
+                "OTEL_EXPORTER_OTLP_ENDPOINT is set but this build has no OpenTelemetry export (cargo feature `otel`); spans are not exported"
+            );
+        }
+        Ok(TelemetryGuard {})
     }
 }
 
@@ -84,7 +120,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let _telemetry = match init_logging(
+        cli.log_format,
+        &format!("chainwatch-{}", cli.command.name()),
+    ) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

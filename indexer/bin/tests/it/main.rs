@@ -8,6 +8,8 @@ mod failover;
 mod kafka;
 mod metrics;
 mod migrate;
+#[cfg(feature = "otel")]
+mod otel;
 mod quorum;
 mod reorg;
 mod serve;
