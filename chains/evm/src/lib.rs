@@ -88,6 +88,7 @@
 
 mod abi;
 mod adapter;
+mod decode;
 mod explain;
 mod normalize;
 mod reasons;
@@ -96,6 +97,7 @@ mod revert;
 mod rpc;
 
 pub use adapter::{EvmAdapter, EvmOptions, FinalitySource};
+pub use decode::decode_files;
 pub use normalize::{DecodeError, normalize_block};
 
 /// Trace target of this crate.
