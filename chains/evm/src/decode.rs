@@ -925,3 +925,325 @@ fn pending(tx: &RpcTransaction) -> Transaction {
         extra: Value::Object(extra),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chainwatch_chain_core::ErrorChain;
+    use chainwatch_schema::FailureKind;
+    use serde_json::json;
+
+    use super::*;
+
+    const BLOCK: &str = include_str!("../testdata/mainnet-block-11098450-full.json");
+    const RECEIPTS: &str = include_str!("../testdata/mainnet-block-11098450-receipts.json");
+    const TRACES: &str = include_str!("../testdata/mainnet-block-11098450-calltracer.json");
+    const TX: &str = include_str!(
+        "../testdata/mainnet-tx-0xbb0549503594a4ca59dab8a3f7c940bce31254abc4f592ab905a789bada4d2ee-failed.json"
+    );
+    const RECEIPT: &str = include_str!(
+        "../testdata/mainnet-tx-0xbb0549503594a4ca59dab8a3f7c940bce31254abc4f592ab905a789bada4d2ee-receipt-failed.json"
+    );
+    const HASH: &str = "0xbb0549503594a4ca59dab8a3f7c940bce31254abc4f592ab905a789bada4d2ee";
+    const ROUTER: &str = "0x7a250d5630b4cf539739df2c5dacb4c659f2488d";
+
+    fn chain() -> ChainId {
+        "evm:1".parse().unwrap()
+    }
+
+    fn run(files: &[(&str, String)]) -> Result<Decoded, DecodeError> {
+        decode_files(&chain(), files)
+    }
+
+    fn ok(files: &[(&str, String)]) -> Decoded {
+        run(files).unwrap_or_else(|e| panic!("{}", ErrorChain(&e)))
+    }
+
+    fn err(files: &[(&str, String)]) -> String {
+        ErrorChain(&run(files).unwrap_err()).to_string()
+    }
+
+    fn failure_of<'a>(d: &'a Decoded, hash: &str) -> &'a chainwatch_schema::Failure {
+        d.transactions
+            .iter()
+            .find(|t| t.tx.hash == hash)
+            .and_then(|t| t.tx.failure.as_ref())
+            .unwrap()
+    }
+
+    /// The block's traces as `debug_traceBlockByNumber` returns them: `[{txHash, result}]`.
+    fn keyed_traces() -> Vec<Value> {
+        let block: Value = serde_json::from_str(BLOCK).unwrap();
+        let frames: Vec<Value> = serde_json::from_str(TRACES).unwrap();
+        block["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(frames)
+            .map(|(tx, f)| json!({"txHash": tx["hash"], "result": f}))
+            .collect()
+    }
+
+    #[test]
+    fn keyed_traces_join_by_hash_in_any_order() {
+        let positional = ok(&[
+            ("b", BLOCK.into()),
+            ("r", RECEIPTS.into()),
+            ("t", TRACES.into()),
+        ]);
+        let mut keyed = keyed_traces();
+        keyed.reverse();
+        let envelope = json!({"jsonrpc": "2.0", "id": 1, "result": keyed}).to_string();
+        let d = ok(&[("t", envelope), ("r", RECEIPTS.into()), ("b", BLOCK.into())]);
+        assert_eq!(d, positional);
+        // The trace changed the failure: not the receipt-only OTHER.
+        let f = failure_of(
+            &d,
+            "0xa36bb155c78dfc3ac94b7f5ec73d7b95741ef35a501ab850b2b7cf64f0f62d66",
+        );
+        assert_eq!(f.kind, FailureKind::Reverted);
+    }
+
+    #[test]
+    fn an_untraceable_transaction_keeps_its_receipt_failure() {
+        let hash = "0xa36bb155c78dfc3ac94b7f5ec73d7b95741ef35a501ab850b2b7cf64f0f62d66";
+        let items: Vec<Value> = keyed_traces()
+            .into_iter()
+            .map(|i| {
+                if i["txHash"] == hash {
+                    json!({"txHash": hash, "error": "execution timeout"})
+                } else {
+                    i
+                }
+            })
+            .collect();
+        let d = ok(&[
+            ("b", BLOCK.into()),
+            ("r", RECEIPTS.into()),
+            ("t", Value::Array(items).to_string()),
+        ]);
+        let f = failure_of(&d, hash);
+        assert_eq!(f.kind, FailureKind::Other);
+        assert!(f.message.starts_with("execution failed (receipt status 0)"));
+    }
+
+    /// A `trace_replayTransaction` result for the failed transaction [`HASH`].
+    fn replay(top_error: &str, output: &str, child: Value) -> String {
+        json!({"jsonrpc": "2.0", "id": 7, "result": {
+            "output": output, "stateDiff": null, "vmTrace": null, "transactionHash": HASH,
+            "trace": [
+                {"action": {"callType": "call", "from": "0x32c0f2dd8f32b2a4e8b7a8a8e6b2b23f1f3a5c01",
+                            "to": ROUTER, "gas": "0x1", "input": "0x", "value": "0x0"},
+                 "error": top_error, "result": null, "subtraces": 1, "traceAddress": [], "type": "call"},
+                child,
+                {"action": {"callType": "staticcall", "from": "0x00000000000000000000000000000000000000c1",
+                            "to": "0x00000000000000000000000000000000000000c2", "gas": "0x1", "input": "0x"},
+                 "result": {"gasUsed": "0x1", "output": "0x"}, "subtraces": 0,
+                 "traceAddress": [0, 0], "type": "call"}
+            ]}})
+        .to_string()
+    }
+
+    #[test]
+    fn parity_replays_classify_like_call_traces() {
+        // Error("UniswapV2Router: INSUFFICIENT_OUTPUT_AMOUNT") as the replay's output.
+        let trace: Value = serde_json::from_str(include_str!(
+            "../testdata/mainnet-tx-0xbb0549503594a4ca59dab8a3f7c940bce31254abc4f592ab905a789bada4d2ee-calltrace-failed.json"
+        ))
+        .unwrap();
+        let output = trace["output"].as_str().unwrap().to_owned();
+        let child = json!({"action": {"callType": "call", "from": ROUTER,
+                "to": "0x00000000000000000000000000000000000000c1", "gas": "0x1", "input": "0x"},
+            "result": {"gasUsed": "0x1", "output": "0x"}, "subtraces": 1,
+            "traceAddress": [0], "type": "call"});
+        let d = ok(&[
+            ("tx", TX.into()),
+            ("receipt", RECEIPT.into()),
+            ("replay", replay("Reverted", &output, child)),
+        ]);
+        let f = failure_of(&d, HASH);
+        assert_eq!(f.kind, FailureKind::Reverted);
+        assert_eq!(f.message, "UniswapV2Router: INSUFFICIENT_OUTPUT_AMOUNT");
+        assert_eq!(f.location.as_deref(), Some(ROUTER));
+        let raw: Value = serde_json::from_str(&f.raw).unwrap();
+        assert_eq!(
+            (&raw["callType"], &raw["error"]),
+            (&json!("CALL"), &json!("Reverted"))
+        );
+
+        // A sub-call hit a bad instruction and the router reverted without data.
+        let child = json!({"action": {"callType": "delegatecall", "from": ROUTER,
+                "to": "0x00000000000000000000000000000000000000c1", "gas": "0x1", "input": "0x"},
+            "error": "Bad instruction", "result": null, "subtraces": 1,
+            "traceAddress": [0], "type": "call"});
+        let d = ok(&[
+            ("tx", TX.into()),
+            ("receipt", RECEIPT.into()),
+            ("replay", replay("Reverted", "0x", child)),
+        ]);
+        let f = failure_of(&d, HASH);
+        assert_eq!(
+            (f.kind, f.message.as_str(), f.location.as_deref()),
+            (
+                FailureKind::InvalidOpcode,
+                "Bad instruction",
+                Some("0x00000000000000000000000000000000000000c1")
+            )
+        );
+        let raw: Value = serde_json::from_str(&f.raw).unwrap();
+        assert_eq!(raw["callType"], "DELEGATECALL");
+    }
+
+    #[test]
+    fn parity_trace_tree_follows_trace_addresses() {
+        let t = |addr: &[usize], to: u8| ParityTrace {
+            action: ParityAction {
+                call_type: None,
+                from: None,
+                to: Some(Address::repeat_byte(to)),
+            },
+            result: None,
+            error: None,
+            trace_address: addr.to_vec(),
+            kind: "create".into(),
+        };
+        let top = parity_frame(
+            vec![
+                t(&[], 1),
+                t(&[0], 2),
+                t(&[0, 0], 3),
+                t(&[1], 4),
+                t(&[1, 0], 5),
+            ],
+            None,
+        )
+        .unwrap();
+        let to = |f: &CallFrame| f.to.unwrap()[0];
+        assert_eq!(to(&top), 1);
+        assert_eq!(top.call_type.as_deref(), Some("CREATE"));
+        assert_eq!(top.calls.iter().map(to).collect::<Vec<_>>(), [2, 4]);
+        assert_eq!(to(&top.calls[0].calls[0]), 3);
+        assert_eq!(to(&top.calls[1].calls[0]), 5);
+        assert!(parity_frame(Vec::new(), None).is_none());
+        // A frame whose parent is missing makes the trace unusable, not a panic.
+        assert!(parity_frame(vec![t(&[], 1), t(&[3, 0], 2)], None).is_none());
+    }
+
+    #[test]
+    fn a_lone_trace_joins_the_one_loose_transaction() {
+        let trace = include_str!(
+            "../testdata/mainnet-tx-0xbb0549503594a4ca59dab8a3f7c940bce31254abc4f592ab905a789bada4d2ee-calltrace-failed.json"
+        );
+        // With the receipt alone (no gas limit known).
+        let d = ok(&[("receipt", RECEIPT.into()), ("trace", trace.into())]);
+        let f = failure_of(&d, HASH);
+        assert_eq!(f.message, "UniswapV2Router: INSUFFICIENT_OUTPUT_AMOUNT");
+        assert!(!f.raw.contains(r#""gas":"#), "{}", f.raw);
+        // Two loose transactions: which one is ambiguous.
+        let other = include_str!(
+            "../testdata/mainnet-tx-0x500915b2e5360f21b2b33267aea6c8a361a512236b90924b220fa9466e325ff1-receipt-failed.json"
+        );
+        let mut other: Value = serde_json::from_str(other).unwrap();
+        // Same sender as the trace, so the caller check cannot tell them apart.
+        let receipt: Value = serde_json::from_str(RECEIPT).unwrap();
+        other["from"] = receipt["from"].clone();
+        let e = err(&[
+            ("receipt", RECEIPT.into()),
+            ("other", other.to_string()),
+            ("trace", trace.into()),
+        ]);
+        assert!(
+            e.starts_with(
+                "trace: a single trace that names no transaction joins the one transaction \
+                 given without its block"
+            ) && e.contains("but 2 such transactions sent by the trace's caller were given"),
+            "{e}"
+        );
+        // Another sender: the caller check picks the right one.
+        other["from"] = json!("0x00000000000000000000000000000000000000ee");
+        let d = ok(&[
+            ("receipt", RECEIPT.into()),
+            ("other", other.to_string()),
+            ("trace", trace.into()),
+        ]);
+        assert_eq!(failure_of(&d, HASH).kind, FailureKind::Reverted);
+    }
+
+    #[test]
+    fn files_that_do_not_fit_are_named_with_what_was_expected() {
+        // A keyed trace of a transaction not given.
+        let e = err(&[
+            ("tx", TX.into()),
+            ("receipt", RECEIPT.into()),
+            ("t", Value::Array(keyed_traces()[..1].to_vec()).to_string()),
+        ]);
+        assert!(
+            e.starts_with("t: the trace of transaction 0xde6e1087"),
+            "{e}"
+        );
+        assert!(e.contains("matches no transaction in the files"), "{e}");
+        // Flat Parity traces.
+        let flat = json!([{"action": {}, "blockHash": "0x00", "result": null, "subtraces": 0,
+                           "traceAddress": [], "transactionHash": HASH, "type": "call"}]);
+        let e = err(&[("flat", flat.to_string())]);
+        assert!(
+            e.contains("flat Parity traces (trace_transaction / trace_block)"),
+            "{e}"
+        );
+        // Mixed arrays.
+        let receipt: Value = serde_json::from_str(RECEIPT).unwrap();
+        let tx: Value = serde_json::from_str(TX).unwrap();
+        let e = err(&[("mixed", json!([receipt, tx]).to_string())]);
+        assert_eq!(
+            e,
+            "mixed: array item 1 is a transaction, but item 0 is a receipt; an array must hold \
+             one kind of item"
+        );
+        // A mined transaction without its receipt.
+        let e = err(&[("tx", TX.into())]);
+        assert_eq!(
+            e,
+            format!(
+                "tx: transaction {HASH} is in block 16899757 but no receipt for it was given; \
+                 its status is in the receipt (eth_getTransactionReceipt)"
+            )
+        );
+        // A receipt given twice, and one of another block.
+        let e = err(&[("a", RECEIPT.into()), ("b", RECEIPT.into())]);
+        assert_eq!(
+            e,
+            format!("b: the receipt of transaction {HASH} is given twice: also in a")
+        );
+        let mut moved = receipt.clone();
+        moved["blockHash"] = json!(format!("0x{}", "11".repeat(32)));
+        let e = err(&[("tx", TX.into()), ("r", moved.to_string())]);
+        assert!(e.contains("the receipt of transaction 0xbb05"), "{e}");
+        assert!(
+            e.contains(&format!("names block 0x{}", "11".repeat(32))),
+            "{e}"
+        );
+        // A malformed field is named with its path.
+        let mut bad = receipt;
+        bad["gasUsed"] = json!("0xzz");
+        let e = err(&[("bad", bad.to_string())]);
+        assert!(e.starts_with("bad: malformed receipt at `gasUsed`"), "{e}");
+        // An array of transactions, scalars, an envelope without `jsonrpc`.
+        let e = err(&[("txs", json!([tx]).to_string())]);
+        assert!(e.contains("an array of transactions"), "{e}");
+        let e = err(&[("n", "42".into())]);
+        assert!(
+            e.starts_with("n: unrecognized JSON: a number; expected"),
+            "{e}"
+        );
+        let e = err(&[("e", r#"{"id":3,"error":{"message":"busy"}}"#.into())]);
+        assert_eq!(e, "e: a JSON-RPC error response, not data: error ?: busy");
+        // Nothing at all, an empty array, a chain of another family.
+        assert!(matches!(run(&[]), Err(DecodeError::NoFiles)));
+        let d = ok(&[("empty", "[]".into())]);
+        assert!(d.transactions.is_empty() && d.blocks.is_empty());
+        let e = decode_files(&"evm:mainnet".parse().unwrap(), &[("x", "[]")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "chain evm:mainnet is not an EVM chain: expected evm:<decimal chain id>, e.g. evm:1"
+        );
+    }
+}
