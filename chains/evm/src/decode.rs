@@ -6,7 +6,10 @@
 //! name no transaction), normalized with the same code as the adapter, and each failed
 //! transaction with a trace gets the failure reason the adapter's trace lookup would give.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+};
 
 use alloy_primitives::{Address, B256, Bytes, U64};
 use chainwatch_schema::{BlockRef, ChainId, Decoded, Transaction, TxStatus};
@@ -52,12 +55,28 @@ pub fn decode_files<N: AsRef<str>, B: AsRef<[u8]>>(
     chain: &ChainId,
     files: &[(N, B)],
 ) -> Result<Decoded, DecodeError> {
+    decode_files_with_abi_dir(chain, files, None)
+}
+
+/// [`decode_files`], with the custom errors of the JSON ABIs under `abi_dir` (read as
+/// [`crate::EvmOptions::abi_dir`] is: recursively, ABI arrays or Foundry/Hardhat artifacts)
+/// added to the built-in table. An unreadable directory or a file that is not an ABI is
+/// [`DecodeError::Abi`], naming the file.
+pub fn decode_files_with_abi_dir<N: AsRef<str>, B: AsRef<[u8]>>(
+    chain: &ChainId,
+    files: &[(N, B)],
+    abi_dir: Option<&Path>,
+) -> Result<Decoded, DecodeError> {
     if chain.family() != "evm" || chain.network().parse::<u64>().is_err() {
         return Err(DecodeError::NotEvm(chain.clone()));
     }
     if files.is_empty() {
         return Err(DecodeError::NoFiles);
     }
+    let errors = match abi_dir {
+        None => ErrorRegistry::built_in(),
+        Some(dir) => ErrorRegistry::with_abi_dir(dir).map_err(|e| DecodeError::Abi(Box::new(e)))?,
+    };
     let mut inputs = Inputs::default();
     for (name, bytes) in files {
         let name = name.as_ref();
@@ -65,7 +84,7 @@ pub fn decode_files<N: AsRef<str>, B: AsRef<[u8]>>(
         inputs.add(name, doc).map_err(|e| in_file(name, e))?;
     }
     inputs.check_chain_ids(chain)?;
-    inputs.join(chain, &ErrorRegistry::built_in())
+    inputs.join(chain, &errors)
 }
 
 /// Wraps an error about one file.

@@ -107,7 +107,7 @@ mod revert;
 mod rpc;
 
 pub use adapter::{EvmAdapter, EvmOptions, FinalitySource};
-pub use decode::decode_files;
+pub use decode::{decode_files, decode_files_with_abi_dir};
 pub use normalize::{DecodeError, normalize_block};
 
 /// Trace target of this crate.

@@ -220,6 +220,9 @@ pub enum DecodeError {
     /// No files were given.
     #[error("no files to decode")]
     NoFiles,
+    /// The ABI directory given for custom errors could not be read.
+    #[error("custom-error ABIs not loaded")]
+    Abi(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl DecodeError {

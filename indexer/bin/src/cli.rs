@@ -234,6 +234,11 @@ pub(crate) struct DecodeArgs {
     /// The raw RPC JSON files: blocks, receipts, transactions, traces, in any order.
     #[arg(value_name = "FILE", required = true)]
     pub(crate) files: Vec<std::path::PathBuf>,
+
+    /// EVM: a directory of JSON ABIs whose custom errors decode failure reasons. Default: the
+    /// chain's `abi_dir` in the config file.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) abi_dir: Option<std::path::PathBuf>,
 }
 
 /// Chains given on the command line.

@@ -326,3 +326,71 @@ fn help_describes_the_shapes() {
         assert!(help.contains(needle), "{needle} not in:\n{help}");
     }
 }
+
+#[test]
+fn abi_dir_names_custom_errors() {
+    // The 0xbb05… transaction's trace with its revert data replaced by the custom error
+    // `TooLate(uint256 deadline)` (selector 0x691e5682 = keccak-256("TooLate(uint256)")[..4]),
+    // argument 42.
+    let hash = "0xbb0549503594a4ca59dab8a3f7c940bce31254abc4f592ab905a789bada4d2ee";
+    let mut trace: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(&format!("mainnet-tx-{hash}-calltrace-failed.json")))
+            .unwrap(),
+    )
+    .unwrap();
+    trace["output"] = Value::String(format!("0x691e5682{:064x}", 42));
+    trace["calls"] = Value::Array(Vec::new());
+    let files = [
+        fixture(&format!("mainnet-tx-{hash}-failed.json")),
+        fixture(&format!("mainnet-tx-{hash}-receipt-failed.json")),
+        file("trace.json", &trace.to_string()),
+    ];
+    let failure_json = |out: &Output| {
+        let v: Value = serde_json::from_str(&stdout_ok(out)).unwrap();
+        v["transactions"][0]["failure"].clone()
+    };
+    let f = failure_json(&decode("evm:1", &files));
+    assert_eq!(f["kind"], "CUSTOM_ERROR");
+    assert_eq!(f["code"], "0x691e5682");
+    assert_eq!(
+        f["message"],
+        format!(
+            "custom error 0x691e5682 (unknown selector) with arguments 0x{:064x}",
+            42
+        )
+    );
+    let dir = scratch("abi");
+    std::fs::write(
+        dir.join("Auction.json"),
+        r#"{"abi": [{"type": "error", "name": "TooLate",
+                     "inputs": [{"name": "deadline", "type": "uint256"}]}]}"#,
+    )
+    .unwrap();
+    let out = bin()
+        .args(["decode", "--chain", "evm:1", "--abi-dir"])
+        .arg(&dir)
+        .args(&files)
+        .output()
+        .unwrap();
+    let f = failure_json(&out);
+    assert_eq!(f["message"], "TooLate(deadline: 42)");
+    assert_eq!(f["code"], "0x691e5682");
+    // A directory that cannot be read is named.
+    let out = bin()
+        .args([
+            "decode",
+            "--chain",
+            "evm:1",
+            "--abi-dir",
+            "/no/such/abi-dir",
+        ])
+        .args(&files)
+        .output()
+        .unwrap();
+    let (code, err) = failure(&out);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("custom-error ABIs not loaded: cannot read ABI path `/no/such/abi-dir`"),
+        "{err}"
+    );
+}
