@@ -46,7 +46,9 @@ use crate::{
 /// Failed transactions get the receipt-only failure of [`crate::normalize_block`], replaced by
 /// the reason their trace shows when there is one (the adapter's classification: revert data,
 /// panic codes, custom errors, out of gas, invalid opcode or jump, with the deepest failing
-/// frame as `location`). A Parity trace knows the revert data of the whole transaction only,
+/// frame as `location`). A pre-Byzantium transaction (its receipt has no `status`) whose trace
+/// shows an error is `Failed` with that failure (`raw.status` null), else `Succeeded` as in
+/// [`crate::normalize_block`]. A Parity trace knows the revert data of the whole transaction only,
 /// so its location is the top call unless a sub-call's failure was passed on without data.
 ///
 /// Errors name the file at fault ([`DecodeError::File`]) or the transaction, and say what was
@@ -619,12 +621,10 @@ impl<'a> Inputs<'a> {
             let failed = failed_facts(&block.transactions, &receipts);
             let mut normalized = normalize(chain, block, receipts).map_err(|e| in_file(file, e))?;
             for (position, hash, facts) in failed {
-                if let Some(failure) = traces
-                    .get(&hash)
-                    .and_then(|frame| explain::from_trace(frame, facts, errors))
+                if let Some(frame) = traces.get(&hash)
                     && let Some(tx) = normalized.txs.get_mut(position)
                 {
-                    tx.failure = Some(failure);
+                    apply_trace(tx, frame, facts, errors);
                 }
             }
             out.push_block(normalized);
@@ -634,12 +634,10 @@ impl<'a> Inputs<'a> {
             let Some((block, mut tx)) = self.loose_tx(hash)? else {
                 continue;
             };
-            if tx.status == TxStatus::Failed
-                && let Some(frame) = traces.get(&hash)
+            if let Some(frame) = traces.get(&hash)
                 && let Some(facts) = facts
-                && let Some(failure) = explain::from_trace(frame, facts, errors)
             {
-                tx.failure = Some(failure);
+                apply_trace(&mut tx, frame, facts, errors);
             }
             out.push_transaction(block, tx);
         }
@@ -823,6 +821,7 @@ impl<'a> Inputs<'a> {
         Some(ReceiptFacts {
             gas: self.txs.get(&hash).and_then(|(_, tx, _)| tx.gas),
             gas_used: r.gas_used,
+            pre_byzantium: pre_byzantium(r),
         })
     }
 
@@ -896,7 +895,13 @@ impl<'a> Inputs<'a> {
     }
 }
 
-/// `(position, hash, facts)` of each transaction whose receipt has status 0.
+/// Whether a receipt predates Byzantium: a state `root` and no `status`.
+fn pre_byzantium(r: &RpcReceipt) -> bool {
+    r.status.is_none() && r.root.is_some()
+}
+
+/// `(position, hash, facts)` of each transaction whose receipt has status 0, or no status
+/// (pre-Byzantium: only a trace can tell whether it failed).
 fn failed_facts(
     txs: &[RpcTransaction],
     receipts: &[RpcReceipt],
@@ -904,7 +909,7 @@ fn failed_facts(
     txs.iter()
         .zip(receipts)
         .enumerate()
-        .filter(|(_, (_, r))| r.status.is_some_and(|s| s.is_zero()))
+        .filter(|(_, (_, r))| r.status.is_some_and(|s| s.is_zero()) || pre_byzantium(r))
         .map(|(i, (tx, r))| {
             (
                 i,
@@ -912,10 +917,28 @@ fn failed_facts(
                 ReceiptFacts {
                     gas: tx.gas,
                     gas_used: r.gas_used,
+                    pre_byzantium: pre_byzantium(r),
                 },
             )
         })
         .collect()
+}
+
+/// Sets the failure a trace shows; a pre-Byzantium transaction whose trace shows one becomes
+/// `Failed` (its receipt could not say).
+fn apply_trace(
+    tx: &mut Transaction,
+    frame: &CallFrame,
+    facts: ReceiptFacts,
+    errors: &ErrorRegistry,
+) {
+    if tx.status != TxStatus::Failed && !facts.pre_byzantium {
+        return;
+    }
+    if let Some(failure) = explain::from_trace(frame, facts, errors) {
+        tx.status = TxStatus::Failed;
+        tx.failure = Some(failure);
+    }
 }
 
 fn block_ref(number: Option<U64>, hash: Option<B256>) -> Option<BlockRef> {
@@ -1145,6 +1168,40 @@ mod tests {
         assert!(parity_frame(Vec::new(), None).is_none());
         // A frame whose parent is missing makes the trace unusable, not a panic.
         assert!(parity_frame(vec![t(&[], 1), t(&[3, 0], 2)], None).is_none());
+    }
+
+    #[test]
+    fn pre_byzantium_failures_come_from_the_trace() {
+        // Block 468,179: the receipt has `root` and no `status`; its trace shows no error.
+        let block = include_str!("../testdata/mainnet-block-468179-full.json");
+        let receipts = include_str!("../testdata/mainnet-block-468179-receipts.json");
+        let traces = include_str!("../testdata/mainnet-block-468179-calltracer.json");
+        let d = ok(&[
+            ("b", block.into()),
+            ("r", receipts.into()),
+            ("t", traces.into()),
+        ]);
+        let tx = &d.transactions[0].tx;
+        assert_eq!(
+            (tx.status, tx.failure.is_none()),
+            (TxStatus::Succeeded, true)
+        );
+        assert!(tx.extra["receipt_status"].is_null());
+        // The same trace with an out-of-gas error (the usual pre-Byzantium failure).
+        let mut t: Vec<Value> = serde_json::from_str(traces).unwrap();
+        t[0]["error"] = json!("out of gas");
+        let d = ok(&[
+            ("b", block.into()),
+            ("r", receipts.into()),
+            ("t", Value::Array(t).to_string()),
+        ]);
+        let tx = &d.transactions[0].tx;
+        assert_eq!(tx.status, TxStatus::Failed);
+        let f = tx.failure.as_ref().unwrap();
+        assert_eq!(f.kind, FailureKind::OutOfGas);
+        let raw: Value = serde_json::from_str(&f.raw).unwrap();
+        assert!(raw["status"].is_null(), "{}", f.raw);
+        assert!(tx.extra["receipt_status"].is_null());
     }
 
     #[test]

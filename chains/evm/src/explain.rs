@@ -19,6 +19,9 @@ pub(crate) struct ReceiptFacts {
     pub(crate) gas: Option<U256>,
     /// Gas used, from the receipt.
     pub(crate) gas_used: U256,
+    /// The receipt predates Byzantium: it has no `status`, and the failure is known from a
+    /// trace only (`raw.status` is then `null`).
+    pub(crate) pre_byzantium: bool,
 }
 
 impl ReceiptFacts {
@@ -31,7 +34,12 @@ impl ReceiptFacts {
     /// `{"status":"0x0","gasUsed":…,"gas":…}` plus `extra`.
     fn raw(&self, extra: Map<String, Value>) -> String {
         let mut m = Map::new();
-        m.insert("status".into(), json!("0x0"));
+        let status = if self.pre_byzantium {
+            Value::Null
+        } else {
+            json!("0x0")
+        };
+        m.insert("status".into(), status);
         m.insert("gasUsed".into(), json!(hex(self.gas_used)));
         if let Some(g) = self.gas {
             m.insert("gas".into(), json!(hex(g)));
@@ -293,6 +301,7 @@ mod tests {
         ReceiptFacts {
             gas: Some(U256::from(gas)),
             gas_used: U256::from(used),
+            pre_byzantium: false,
         }
     }
 

@@ -47,7 +47,8 @@
 //!   as a decimal string. L2 surcharges such as the OP-stack `l1Fee` are not added: they are
 //!   reported in `extra`.
 //! - `status`: receipt status `0x1` is `Succeeded`; `0x0` is `Failed`. Pre-Byzantium receipts
-//!   have no status: they count as `Succeeded` with `extra.receipt_status = null`. OP-stack
+//!   have no status: they count as `Succeeded` with `extra.receipt_status = null` (in
+//!   [`decode_files`], given a trace that shows an error, `Failed` with that failure). OP-stack
 //!   deposits (`0x7e`) and Arbitrum's types are read like any other transaction.
 //! - `extra` holds `type`, `gas_limit`, `gas_used`, `effective_gas_price`, `contract_address`,
 //!   `logs` (the count) and `l1_fee`, each when known; numbers are JSON numbers when they fit
