@@ -53,6 +53,35 @@ use crate::{
 ///
 /// Errors name the file at fault ([`DecodeError::File`]) or the transaction, and say what was
 /// expected.
+///
+/// ```
+/// use chainwatch_chain_evm::decode_files;
+/// use chainwatch_schema::{FailureKind, TxStatus};
+///
+/// let tx = format!("0x{}", "aa".repeat(32));
+/// let block = format!("0x{}", "bb".repeat(32));
+/// let receipt = format!(
+///     r#"{{"jsonrpc":"2.0","id":1,"result":{{"transactionHash":"{tx}","blockHash":"{block}",
+///        "blockNumber":"0x10","from":"0x00000000000000000000000000000000000000f0",
+///        "to":"0x00000000000000000000000000000000000000c0","gasUsed":"0x5208",
+///        "status":"0x0","logs":[]}}}}"#
+/// );
+/// let trace = r#"{"type":"CALL","from":"0x00000000000000000000000000000000000000f0",
+///     "to":"0x00000000000000000000000000000000000000c0","gas":"0x0","gasUsed":"0x5208",
+///     "input":"0x","error":"execution reverted","output":"0x"}"#;
+/// let d = decode_files(
+///     &"evm:1".parse()?,
+///     &[("receipt.json", receipt.as_str()), ("trace.json", trace)],
+/// )?;
+/// let t = &d.transactions[0];
+/// assert_eq!((t.tx.status, t.block.as_ref().unwrap().height), (TxStatus::Failed, 16));
+/// let f = t.tx.failure.as_ref().unwrap();
+/// assert_eq!((f.kind, f.message.as_str()), (FailureKind::Reverted, "reverted without a reason"));
+///
+/// let e = decode_files(&"evm:1".parse()?, &[("notes.json", r#"{"note": 1}"#)]).unwrap_err();
+/// assert!(e.to_string().starts_with("notes.json"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn decode_files<N: AsRef<str>, B: AsRef<[u8]>>(
     chain: &ChainId,
     files: &[(N, B)],
