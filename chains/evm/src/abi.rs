@@ -11,8 +11,9 @@ use alloy_primitives::keccak256;
 use serde_json::Value;
 
 /// Common custom errors: OpenZeppelin v5 (`draft-IERC6093` ERC-20/721/1155, Ownable,
-/// AccessControl, ReentrancyGuard, Pausable, SafeERC20, Address, Math, ECDSA) and a few
-/// widespread plain ones. Written `Name(type name,…)`; the selector is computed from them.
+/// AccessControl, ReentrancyGuard, Pausable, SafeERC20, Address, Math, ECDSA), Uniswap's
+/// Universal Router (its swap routers and dispatcher; the most used swap entry point on
+/// Ethereum, whose failures are mostly slippage) and a few widespread plain ones. Written `Name(type name,…)`; the selector is computed from them.
 const BUILT_IN: &[&str] = &[
     "ERC20InsufficientBalance(address sender,uint256 balance,uint256 needed)",
     "ERC20InvalidSender(address sender)",
@@ -53,6 +54,23 @@ const BUILT_IN: &[&str] = &[
     "Unauthorized()",
     "TransferFailed()",
     "ZeroAddress()",
+    // Uniswap Universal Router (`IUniswapV2RouterErrors`, `V3SwapRouter`, `Dispatcher`,
+    // `Payments`, `UniversalRouter`).
+    "V2TooLittleReceived()",
+    "V2TooMuchRequested()",
+    "V2InvalidPath()",
+    "V3InvalidSwap()",
+    "V3TooLittleReceived()",
+    "V3TooMuchRequested()",
+    "V3InvalidAmountOut()",
+    "V3InvalidCaller()",
+    "InsufficientToken()",
+    "InsufficientETH()",
+    "InvalidCommandType(uint256 commandType)",
+    "ExecutionFailed(uint256 commandIndex,bytes message)",
+    "TransactionDeadlinePassed()",
+    "ETHNotAccepted()",
+    "LengthMismatch()",
 ];
 
 /// An ABI type as far as revert decoding goes: the static and dynamic elementary types; arrays
@@ -385,6 +403,16 @@ mod tests {
             ("SafeERC20FailedOperation(address token)", "5274afe7"),
             ("AddressEmptyCode(address target)", "9996b315"),
             ("FailedCall()", "d6bda275"),
+            // Uniswap Universal Router; 0x849eaf98 is the revert data of mainnet transactions
+            // 0x500915b2… and 0x701b1063… (block 16,899,757) to the router.
+            ("V2TooLittleReceived()", "849eaf98"),
+            ("V2TooMuchRequested()", "8ab0bc16"),
+            ("V3TooLittleReceived()", "39d35496"),
+            ("TransactionDeadlinePassed()", "5bf6f916"),
+            (
+                "ExecutionFailed(uint256 commandIndex,bytes message)",
+                "2c4029e9",
+            ),
         ] {
             let want: Vec<u8> = (0..4)
                 .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())

@@ -19,6 +19,9 @@ pub(crate) struct ReceiptFacts {
     pub(crate) gas: Option<U256>,
     /// Gas used, from the receipt.
     pub(crate) gas_used: U256,
+    /// The receipt predates Byzantium: it has no `status`, and the failure is known from a
+    /// trace only (`raw.status` is then `null`).
+    pub(crate) pre_byzantium: bool,
 }
 
 impl ReceiptFacts {
@@ -31,7 +34,12 @@ impl ReceiptFacts {
     /// `{"status":"0x0","gasUsed":…,"gas":…}` plus `extra`.
     fn raw(&self, extra: Map<String, Value>) -> String {
         let mut m = Map::new();
-        m.insert("status".into(), json!("0x0"));
+        let status = if self.pre_byzantium {
+            Value::Null
+        } else {
+            json!("0x0")
+        };
+        m.insert("status".into(), status);
         m.insert("gasUsed".into(), json!(hex(self.gas_used)));
         if let Some(g) = self.gas {
             m.insert("gas".into(), json!(hex(g)));
@@ -47,6 +55,9 @@ pub(crate) struct CallFrame {
     /// `CALL`, `DELEGATECALL`, `CREATE`, …
     #[serde(default, rename = "type")]
     pub(crate) call_type: Option<String>,
+    /// The caller (for the top frame, the transaction's sender).
+    #[serde(default)]
+    pub(crate) from: Option<Address>,
     /// The called (or created) address.
     #[serde(default)]
     pub(crate) to: Option<Address>,
@@ -69,12 +80,17 @@ impl CallFrame {
     /// The frame the failure comes from: starting at this (failed) frame, step into the last
     /// failed sub-call as long as this frame reverted with exactly that sub-call's output, i.e.
     /// passed its failure on (Solidity bubbles a failed call's revert data up unchanged; a
-    /// sub-call that ran out of gas leaves empty data, which a bare bubbling revert passes on).
+    /// sub-call that ran out of gas leaves empty data, which a bare bubbling revert passes on),
+    /// or with that output wrapped as the text of an `Error(string)` (as some routers and bots
+    /// re-raise what they caught).
     fn origin(&self) -> &Self {
         let mut cur = self;
         while let Some(child) = cur.calls.iter().rev().find(|c| c.error.is_some()) {
-            let passed_on =
-                cur.error.as_deref().is_some_and(is_revert) && child.output() == cur.output();
+            let passed_on = cur.error.as_deref().is_some_and(is_revert)
+                && (child.output() == cur.output()
+                    || (!child.output().is_empty()
+                        && revert::error_string_bytes(cur.output()).as_deref()
+                            == Some(child.output())));
             if !passed_on {
                 break;
             }
@@ -88,7 +104,9 @@ fn is_revert(error: &str) -> bool {
     error.to_ascii_lowercase().contains("revert")
 }
 
-/// Classifies a trace error string (geth, erigon, reth and anvil wordings).
+/// Classifies a trace error string (geth, erigon, reth and anvil wordings, and the Parity /
+/// OpenEthereum words of `trace_replayTransaction`: "Reverted", "Out of gas", "Bad
+/// instruction", "Bad jump destination").
 fn classify_error(error: &str, output: &[u8], errors: &ErrorRegistry) -> Reason {
     let lower = error.to_ascii_lowercase();
     let reason = |kind, message: String| Reason {
@@ -105,6 +123,8 @@ fn classify_error(error: &str, output: &[u8], errors: &ErrorRegistry) -> Reason 
         || lower.contains("opcodenotfound")
         || lower.contains("invalid jump")
         || lower.contains("invalidjump")
+        || lower.contains("bad instruction")
+        || lower.contains("bad jump")
     {
         reason(FailureKind::InvalidOpcode, error.to_owned())
     } else if lower.contains("insufficient balance") || lower.contains("outoffunds") {
@@ -281,6 +301,7 @@ mod tests {
         ReceiptFacts {
             gas: Some(U256::from(gas)),
             gas_used: U256::from(used),
+            pre_byzantium: false,
         }
     }
 
@@ -373,6 +394,53 @@ mod tests {
     }
 
     #[test]
+    fn revert_data_wrapped_by_the_caller_is_located_in_the_callee() {
+        // Mainnet transaction 0xfee1cee2… (block 16,899,757), trimmed: the DELEGATECALL
+        // reverted with Error("T"), and its caller re-raised those bytes as the text of its
+        // own Error(string).
+        let inner = concat!(
+            "0x08c379a0",
+            "0000000000000000000000000000000000000000000000000000000000000020",
+            "0000000000000000000000000000000000000000000000000000000000000001",
+            "5400000000000000000000000000000000000000000000000000000000000000"
+        );
+        let outer = concat!(
+            "0x08c379a0",
+            "0000000000000000000000000000000000000000000000000000000000000020",
+            "0000000000000000000000000000000000000000000000000000000000000064",
+            "08c379a000000000000000000000000000000000000000000000000000000000",
+            "0000002000000000000000000000000000000000000000000000000000000000",
+            "0000000154000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000000"
+        );
+        let json = |outer: &str| {
+            format!(
+                r#"{{"type":"CALL","to":"0x000000000dfde7deaf24138722987c9a6991e2d4","error":"execution reverted","output":"{outer}","calls":[
+                    {{"type":"DELEGATECALL","to":"0x820fbab984bed73ece56592f8fee5e1d1ceed5c0","error":"execution reverted","output":"{inner}"}}]}}"#
+            )
+        };
+        let f = explain(&json(outer), facts(1_000_000, 38_285));
+        assert_eq!((f.kind, f.message.as_str()), (FailureKind::Reverted, "T"));
+        assert_eq!(
+            f.location.as_deref(),
+            Some("0x820fbab984bed73ece56592f8fee5e1d1ceed5c0")
+        );
+        let raw: Value = serde_json::from_str(&f.raw).unwrap();
+        assert_eq!(raw["callType"], "DELEGATECALL");
+        assert_eq!(raw["revertData"], inner);
+        // Other data than the wrapped output ("U" instead of "T"): the caller is the origin.
+        let own = outer.replace("0000000154", "0000000155");
+        assert_ne!(own, outer);
+        let f = explain(&json(&own), facts(1_000_000, 38_285));
+        assert_eq!(f.message, "U");
+        assert_eq!(
+            f.location.as_deref(),
+            Some("0x000000000dfde7deaf24138722987c9a6991e2d4")
+        );
+    }
+
+    #[test]
     fn trace_without_error_or_with_other_errors() {
         let ok =
             r#"{"type":"CALL","to":"0x00000000000000000000000000000000000000a1","output":"0x"}"#;
@@ -387,6 +455,16 @@ mod tests {
                 None
             )
         );
+        // Parity / OpenEthereum wordings (trace_replayTransaction).
+        for (error, kind) in [
+            ("Reverted", FailureKind::Reverted),
+            ("Out of gas", FailureKind::OutOfGas),
+            ("Bad instruction", FailureKind::InvalidOpcode),
+            ("Bad jump destination", FailureKind::InvalidOpcode),
+        ] {
+            let json = format!(r#"{{"type":"CALL","error":"{error}"}}"#);
+            assert_eq!(explain(&json, facts(1, 1)).kind, kind, "{error}");
+        }
         let funds = r#"{"type":"CALL","error":"insufficient balance for transfer"}"#;
         assert_eq!(
             explain(funds, facts(1, 1)).kind,

@@ -5,9 +5,16 @@
 //!   speaks JSON-RPC through the chain-agnostic [`chainwatch_chain_core::EndpointPool`]
 //!   (failover, retries, health) and returns the normalized model of `chainwatch-schema`.
 //! - [`normalize_block`], the pure function that turns an `eth_getBlockByNumber(…, true)` result
-//!   and its receipts into a [`chainwatch_schema::Block`]. It needs no network, so the
-//!   `chainwatch decode` CLI uses it offline; the adapter runs the same decoding and
+//!   and its receipts into a [`chainwatch_schema::Block`]; the adapter runs the same decoding and
 //!   normalization code on what it fetches.
+//! - [`decode_files`], the offline decoder behind `chainwatch decode`: raw RPC JSON files of any
+//!   supported shape (block, receipts, transaction, receipt, callTracer traces,
+//!   `trace_replayTransaction`; with or without the JSON-RPC envelope), recognized by their
+//!   shape, joined by transaction hash or position, normalized with the same code, each failed
+//!   transaction with a trace classified as the adapter's trace lookup does. Output: one
+//!   [`chainwatch_schema::Decoded`]. Contract: every file must join (a receipt or trace to a
+//!   transaction given, a block to its receipts); a file that does not is an error naming it
+//!   and what was expected, never a silently dropped input.
 //!
 //! No SDK type appears in the public API. Blocks, transactions and receipts are decoded into
 //! lean private structs that hold only the fields chainwatch uses (alloy primitives for hex
@@ -40,7 +47,8 @@
 //!   as a decimal string. L2 surcharges such as the OP-stack `l1Fee` are not added: they are
 //!   reported in `extra`.
 //! - `status`: receipt status `0x1` is `Succeeded`; `0x0` is `Failed`. Pre-Byzantium receipts
-//!   have no status: they count as `Succeeded` with `extra.receipt_status = null`. OP-stack
+//!   have no status: they count as `Succeeded` with `extra.receipt_status = null` (in
+//!   [`decode_files`], given a trace that shows an error, `Failed` with that failure). OP-stack
 //!   deposits (`0x7e`) and Arbitrum's types are read like any other transaction.
 //! - `extra` holds `type`, `gas_limit`, `gas_used`, `effective_gas_price`, `contract_address`,
 //!   `logs` (the count) and `l1_fee`, each when known; numbers are JSON numbers when they fit
@@ -54,12 +62,13 @@
 //! does not work leaves the receipt-only failure above and never fails the block.
 //! - **Trace** (`raw.source = "trace"`): the `callTracer` trace. The failure's origin is the
 //!   deepest failed call frame whose revert its caller passed on unchanged (Solidity bubbles
-//!   revert data up); `location` is that frame's `to`. Its `error` gives the kind: "execution
-//!   reverted" → decoded revert data (below); "out of gas" →
-//!   [`OutOfGas`](chainwatch_schema::FailureKind::OutOfGas); "invalid opcode: …" and "invalid
-//!   jump destination" → [`InvalidOpcode`](chainwatch_schema::FailureKind::InvalidOpcode) with
-//!   the node's words as message; "insufficient balance…" → `InsufficientFunds`; any other error
-//!   → `Other`. `raw` adds `error`, `revertData` and `callType`.
+//!   revert data up) or as the text of its own `Error(string)`; `location` is that frame's
+//!   `to`. Its `error` gives the kind: "execution reverted" → decoded revert data (below);
+//!   "out of gas" → [`OutOfGas`](chainwatch_schema::FailureKind::OutOfGas); "invalid opcode:
+//!   …" and "invalid jump destination" (Parity: "Bad instruction", "Bad jump destination") →
+//!   [`InvalidOpcode`](chainwatch_schema::FailureKind::InvalidOpcode) with the node's words as
+//!   message; "insufficient balance…" → `InsufficientFunds`; any other error → `Other`. `raw`
+//!   adds `error`, `revertData` and `callType`.
 //! - **Replay** (`raw.source = "replay"`), when the providers refuse the debug API: the
 //!   transaction is re-executed with `eth_call` at the parent block. A state override installs a
 //!   small contract at the sender that calls `to` with the transaction's data, value and
@@ -70,12 +79,14 @@
 //!   endless loop looks the same), otherwise `OutOfGas`. A replay sees only the top call, so
 //!   `location` is `to`; it ignores the transactions before this one in the same block, and
 //!   when the replay succeeds the receipt-only failure stays.
-//! - **Revert data**: `Error(string)` → `Reverted`, message = the string; `Panic(uint256)` →
+//! - **Revert data**: `Error(string)` → `Reverted`, message = the string (when the string's
+//!   bytes are themselves a well-formed `Error(string)` or `Panic(uint256)`, re-raised by a
+//!   contract that caught them, the inner reason); `Panic(uint256)` →
 //!   `Panic`, code `0x11` etc., message = the code's meaning; empty → `Reverted`, "reverted
 //!   without a reason"; any other selector → `CustomError`, code = the selector, message
 //!   `Name(param: value, …)` when the built-in table of common errors (OpenZeppelin v5 ERC-20,
-//!   ERC-721, ERC-1155, Ownable, AccessControl, ReentrancyGuard, Pausable, SafeERC20, Address, …)
-//!   or [`EvmOptions::abi_dir`] knows it. Malformed data gives a message that says so and shows
+//!   ERC-721, ERC-1155, Ownable, AccessControl, ReentrancyGuard, Pausable, SafeERC20, Address, …;
+//!   Uniswap's Universal Router) or [`EvmOptions::abi_dir`] knows it. Malformed data gives a message that says so and shows
 //!   the bytes.
 //! - A provider answering a lookup method with "method not found", "invalid params" or another
 //!   JSON-RPC error (after the pool's retries) is taken to refuse it: the method is not tried
@@ -88,6 +99,7 @@
 
 mod abi;
 mod adapter;
+mod decode;
 mod explain;
 mod normalize;
 mod reasons;
@@ -96,6 +108,7 @@ mod revert;
 mod rpc;
 
 pub use adapter::{EvmAdapter, EvmOptions, FinalitySource};
+pub use decode::{decode_files, decode_files_with_abi_dir};
 pub use normalize::{DecodeError, normalize_block};
 
 /// Trace target of this crate.

@@ -82,6 +82,147 @@ pub enum DecodeError {
         /// The field, e.g. `transactionIndex`.
         field: &'static str,
     },
+
+    // ---- `decode_files` (`chainwatch decode`): files of any supported shape, joined ----
+    /// The error is about one input file: `source` says what is wrong with it.
+    #[error("{file}")]
+    File {
+        /// The file's name as the caller gave it.
+        file: String,
+        /// What is wrong.
+        #[source]
+        source: Box<Self>,
+    },
+    /// The file is not JSON.
+    #[error("not JSON")]
+    NotJson(#[source] serde_json::Error),
+    /// The file is a JSON-RPC error response: the node did not answer what was asked.
+    #[error("a JSON-RPC error response, not data: error {code}: {message}")]
+    RpcError {
+        /// The error's `code` (`-32000` …), or `?` when it has none.
+        code: String,
+        /// The error's `message` (or the whole error object when it has no message).
+        message: String,
+    },
+    /// The file is a JSON-RPC response whose `result` is `null`.
+    #[error("the JSON-RPC result is null (the node did not find what was asked for)")]
+    NullResult,
+    /// The JSON has none of the shapes `decode_files` reads.
+    #[error(
+        "unrecognized JSON: {found}; expected an EVM block with full transactions \
+         (eth_getBlockByNumber(N, true)), a transaction (eth_getTransactionByHash), a receipt \
+         (eth_getTransactionReceipt), an array of receipts (eth_getBlockReceipts), a callTracer \
+         trace (debug_traceTransaction) or an array of them (debug_traceBlockByNumber), or a \
+         trace_replayTransaction result; each with or without the JSON-RPC envelope"
+    )]
+    UnknownShape {
+        /// What the JSON looks like, e.g. `an object with keys a, b, c`.
+        found: String,
+    },
+    /// The JSON has a recognized shape but a field does not decode.
+    #[error("malformed {shape} at `{path}`")]
+    Malformed {
+        /// What the file was taken for, e.g. `receipt`.
+        shape: &'static str,
+        /// Where in the document decoding failed (`.` is the whole document).
+        path: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An array mixes items of different shapes.
+    #[error(
+        "array item {index} is {found}, but item 0 is {expected}; an array must hold one kind of item"
+    )]
+    MixedArray {
+        /// The first item that differs.
+        index: usize,
+        /// The shape of item 0.
+        expected: &'static str,
+        /// The shape of item `index`.
+        found: &'static str,
+    },
+    /// A block lists transaction hashes instead of transaction objects.
+    #[error(
+        "block {height} lists transaction hashes only; decode needs the full transaction \
+         objects of eth_getBlockByNumber(N, true)"
+    )]
+    HashesOnly {
+        /// The block's number.
+        height: u64,
+    },
+    /// A block was given without receipts for (some of) its transactions.
+    #[error(
+        "block {height} has {txs} transactions but no receipt was given for {missing} of them \
+         (first: {first}); add its receipts (eth_getBlockReceipts)"
+    )]
+    MissingReceipts {
+        /// The block's number.
+        height: u64,
+        /// Transactions in the block.
+        txs: usize,
+        /// How many have no receipt.
+        missing: usize,
+        /// The first transaction without one.
+        first: String,
+    },
+    /// A mined transaction was given without its receipt, which holds its status.
+    #[error(
+        "transaction {tx} is in block {block} but no receipt for it was given; its status is in \
+         the receipt (eth_getTransactionReceipt)"
+    )]
+    MissingReceipt {
+        /// The transaction hash.
+        tx: String,
+        /// The block's number (or hash when it has no number).
+        block: String,
+    },
+    /// The same item appears in two files (or twice in one).
+    #[error("{what} is given twice: also in {other}")]
+    Duplicate {
+        /// The item, e.g. `the receipt of transaction 0x…`.
+        what: String,
+        /// The other file.
+        other: String,
+    },
+    /// A transaction and its receipt disagree on the block.
+    #[error(
+        "the receipt of transaction {tx} names block {receipt_block}, the transaction names block {tx_block}"
+    )]
+    BlockMismatch {
+        /// The transaction hash.
+        tx: String,
+        /// The receipt's `blockHash`.
+        receipt_block: String,
+        /// The transaction's `blockHash`.
+        tx_block: String,
+    },
+    /// Traces that cannot be joined to the transactions given.
+    #[error("{detail}")]
+    UnmatchedTrace {
+        /// Which trace and why, e.g. `the trace of transaction 0x… matches no transaction in
+        /// the files`.
+        detail: String,
+    },
+    /// A transaction's `chainId` is not the chain's.
+    #[error("transaction {tx} has chainId {found}, but the chain is {chain}")]
+    ChainIdMismatch {
+        /// The transaction hash.
+        tx: String,
+        /// Its `chainId`.
+        found: u64,
+        /// The chain asked for.
+        chain: ChainId,
+    },
+    /// The chain is not an `evm:<decimal chain id>` chain.
+    #[error("chain {0} is not an EVM chain: expected evm:<decimal chain id>, e.g. evm:1")]
+    NotEvm(ChainId),
+    /// No files were given.
+    #[error("no files to decode")]
+    NoFiles,
+    /// The ABI directory given for custom errors could not be read.
+    #[error("custom-error ABIs not loaded")]
+    Abi(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl DecodeError {
@@ -212,7 +353,7 @@ pub(crate) fn normalize(
 }
 
 /// One transaction with its receipt.
-fn normalize_tx(
+pub(crate) fn normalize_tx(
     position: usize,
     tx: &RpcTransaction,
     r: &RpcReceipt,
@@ -316,7 +457,7 @@ fn failure(tx: &RpcTransaction, r: &RpcReceipt) -> Failure {
 }
 
 /// A JSON number when it fits `u64`, else a decimal string.
-fn number(v: U256) -> Value {
+pub(crate) fn number(v: U256) -> Value {
     u64::try_from(v).map_or_else(|_| Value::String(v.to_string()), Value::from)
 }
 

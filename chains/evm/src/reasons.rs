@@ -78,6 +78,7 @@ pub(crate) fn failed_txs(block: &RpcBlock, receipts: &[RpcReceipt]) -> Vec<Faile
             facts: ReceiptFacts {
                 gas: tx.gas,
                 gas_used: r.gas_used,
+                pre_byzantium: false,
             },
         })
         .collect()

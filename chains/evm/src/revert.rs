@@ -53,8 +53,45 @@ pub(crate) fn panic_meaning(code: U256) -> Option<&'static str> {
     })
 }
 
+/// How many `Error(string)` wrappings [`decode`] looks through.
+const MAX_WRAPPED: usize = 4;
+
 /// Decodes revert data (the `output` of a reverted call frame).
 pub(crate) fn decode(data: &[u8], errors: &ErrorRegistry) -> Reason {
+    decode_nested(data, errors, 0)
+}
+
+/// Revert data that a contract caught and re-raised as the "text" of its own `Error(string)`
+/// (some routers and MEV bots do, e.g. mainnet transaction 0xfee1cee2… whose message is the
+/// encoded `Error("T")`): the inner reason, when the bytes are a well-formed `Error(string)`
+/// or `Panic(uint256)`. Such bytes are never text: `0x08c379a0` is not UTF-8, and a panic is
+/// exactly 36 bytes.
+fn wrapped(bytes: &[u8], errors: &ErrorRegistry, depth: usize) -> Option<Reason> {
+    if depth >= MAX_WRAPPED {
+        return None;
+    }
+    let (selector, args) = bytes.split_first_chunk::<4>()?;
+    let well_formed = match *selector {
+        ERROR_STRING => decode_values(args, &[AbiType::Bytes]).is_some(),
+        PANIC => args.len() == 32,
+        _ => false,
+    };
+    well_formed.then(|| decode_nested(bytes, errors, depth + 1))
+}
+
+/// The bytes an `Error(string)` carries as its text, if `data` is a well-formed one.
+pub(crate) fn error_string_bytes(data: &[u8]) -> Option<Vec<u8>> {
+    let (selector, args) = data.split_first_chunk::<4>()?;
+    if *selector != ERROR_STRING {
+        return None;
+    }
+    match decode_values(args, &[AbiType::Bytes])?.pop()? {
+        Value::Bytes(b) => Some(b),
+        _ => None,
+    }
+}
+
+fn decode_nested(data: &[u8], errors: &ErrorRegistry, depth: usize) -> Reason {
     let Some((selector, args)) = data.split_first_chunk::<4>() else {
         if data.is_empty() {
             return Reason::new(FailureKind::Reverted, None, "reverted without a reason");
@@ -70,8 +107,14 @@ pub(crate) fn decode(data: &[u8], errors: &ErrorRegistry) -> Reason {
         );
     };
     match *selector {
-        ERROR_STRING => match decode_values(args, &[AbiType::String]).as_deref() {
-            Some([Value::String(s)]) => Reason::new(FailureKind::Reverted, None, s.clone()),
+        ERROR_STRING => match decode_values(args, &[AbiType::Bytes]).as_deref() {
+            Some([Value::Bytes(b)]) => wrapped(b, errors, depth).unwrap_or_else(|| {
+                Reason::new(
+                    FailureKind::Reverted,
+                    None,
+                    String::from_utf8_lossy(b).into_owned(),
+                )
+            }),
             _ => Reason::new(
                 FailureKind::Reverted,
                 None,
@@ -312,6 +355,55 @@ mod tests {
         assert_eq!(decode(&error_string(""), &reg()).message, "");
         let long = "x".repeat(70);
         assert_eq!(decode(&error_string(&long), &reg()).message, long);
+    }
+
+    #[test]
+    fn revert_data_wrapped_in_an_error_string_is_unwrapped() {
+        // Mainnet transaction 0xfee1cee2… (block 16,899,757): the contract caught the revert
+        // `Error("T")` of a call and re-raised its bytes as the text of a new Error(string).
+        let inner = error_string("T");
+        let mut outer = ERROR_STRING.to_vec();
+        outer.extend(word(32));
+        outer.extend(word(inner.len() as u64));
+        let mut padded = inner.clone();
+        padded.resize(inner.len().div_ceil(32) * 32, 0);
+        outer.extend(padded);
+        assert_eq!(outer.len(), 4 + 32 + 32 + 128);
+        assert_eq!(
+            decode(&outer, &reg()),
+            Reason::new(FailureKind::Reverted, None, "T")
+        );
+        // A wrapped panic.
+        let mut panic = PANIC.to_vec();
+        panic.extend(word(0x11));
+        let mut outer = ERROR_STRING.to_vec();
+        outer.extend(word(32));
+        outer.extend(word(36));
+        let mut padded = panic.clone();
+        padded.resize(64, 0);
+        outer.extend(padded);
+        let r = decode(&outer, &reg());
+        assert_eq!(
+            (r.kind, r.code.as_deref()),
+            (FailureKind::Panic, Some("0x11"))
+        );
+        // Text that merely starts like a panic selector ("NH{q") stays text.
+        let text = format!("NH{{q{}", "x".repeat(40));
+        assert_eq!(decode(&error_string(&text), &reg()).message, text);
+        // Wrapping is followed a bounded number of times: deeper data stays as it is.
+        let mut data = error_string("deep");
+        for _ in 0..=MAX_WRAPPED {
+            let mut outer = ERROR_STRING.to_vec();
+            outer.extend(word(32));
+            outer.extend(word(data.len() as u64));
+            let len = data.len();
+            data.resize(len.div_ceil(32) * 32, 0);
+            outer.extend(&data);
+            data = outer;
+        }
+        let r = decode(&data, &reg());
+        assert_eq!(r.kind, FailureKind::Reverted);
+        assert_ne!(r.message, "deep");
     }
 
     #[test]

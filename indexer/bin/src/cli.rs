@@ -73,9 +73,9 @@ pub(crate) enum Command {
     /// and probes.
     #[command(after_help = STATUS_EXIT_CODES)]
     Status(StatusArgs),
-    /// Turns raw RPC JSON into chainwatch's normalized JSON, offline. EVM: a block from
-    /// `eth_getBlockByNumber(…, true)` plus its receipts (`eth_getBlockReceipts`). Files may hold
-    /// the bare `result` or the whole JSON-RPC response.
+    /// Turns raw RPC JSON files into chainwatch's normalized JSON on stdout, offline. Each
+    /// file is recognized by its shape and the files are joined by transaction hash.
+    #[command(after_help = DECODE_HELP)]
     Decode(DecodeArgs),
 }
 
@@ -93,6 +93,34 @@ impl Command {
         }
     }
 }
+
+/// What `chainwatch decode` reads and prints, shown in its `--help`.
+const DECODE_HELP: &str = "\
+EVM files (--chain evm:N), each the bare `result` or the whole JSON-RPC response:
+  block      eth_getBlockByNumber(N, true): full transaction objects
+  receipts   eth_getBlockReceipts (an array), or one eth_getTransactionReceipt
+  tx         eth_getTransactionByHash
+  traces     debug_traceTransaction / debug_traceBlockByNumber with the callTracer
+             (one frame, an array of frames, or an array of {txHash, result}),
+             or trace_replayTransaction / trace_replayBlockTransactions
+Receipts join their transactions by hash; traces by txHash, else by position (an array
+to the block whose transactions it matches, a single trace to the one transaction given
+without its block). Every mined transaction needs its receipt (its status is there).
+Failed transactions with a trace get the failure it shows (REVERTED with the message,
+PANIC, CUSTOM_ERROR, OUT_OF_GAS, INVALID_OPCODE, and the failing contract as location);
+without one, what the receipt shows (kind OTHER, with the gas facts).
+
+Output: {chain, blocks, transactions}; transactions carry hash, status and
+failure {kind, code, message, location, raw}, named as in GraphQL.
+
+Examples:
+  chainwatch decode --chain evm:1 block.json receipts.json traces.json
+  chainwatch decode --chain evm:1 tx.json receipt.json trace.json
+
+Exit codes:
+  0  decoded
+  2  bad --chain (not family:network, or a family this build lacks)
+  1  a file is missing, not JSON, a JSON-RPC error, of no known shape, or does not join";
 
 /// Exit codes of `chainwatch status`, shown in its `--help`.
 const STATUS_EXIT_CODES: &str = "\
@@ -218,13 +246,14 @@ pub(crate) struct DecodeArgs {
     #[arg(long, value_name = "ID")]
     pub(crate) chain: String,
 
-    /// The block file.
-    #[arg(value_name = "BLOCK_FILE")]
-    pub(crate) block: std::path::PathBuf,
+    /// The raw RPC JSON files: blocks, receipts, transactions, traces, in any order.
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<std::path::PathBuf>,
 
-    /// EVM: the block's receipts file (an array index-aligned with the block's transactions).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) receipts: Option<std::path::PathBuf>,
+    /// EVM: a directory of JSON ABIs whose custom errors decode failure reasons. Default: the
+    /// chain's `abi_dir` in the config file.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) abi_dir: Option<std::path::PathBuf>,
 }
 
 /// Chains given on the command line.

@@ -106,7 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(args) => pipeline::ingest(cfg, args).await,
         Command::Consume(args) => pipeline::consume(cfg, args).await,
         Command::Serve(args) => dev::serve(cfg, args).await,
-        Command::Decode(args) => offline::decode(&args),
+        Command::Decode(args) => offline::decode(&cfg, &args),
         Command::Status(args) => status::run(cfg, args).await,
         Command::Migrate(args) => {
             let url = database_url(args.database_url.as_deref(), &cfg)?;

@@ -1,39 +1,50 @@
-//! `chainwatch decode`: raw RPC JSON → normalized JSON, with no network or database.
+//! `chainwatch decode`: raw RPC JSON files → normalized JSON, with no network or database.
 
 use anyhow::Context as _;
 use chainwatch_schema::ChainId;
 
-use crate::{cli::DecodeArgs, config::ConfigError, registry};
+use crate::{
+    cli::DecodeArgs,
+    config::{Config, ConfigError},
+    registry::{self, DecodeOptions},
+};
 
-/// Reads a JSON file and returns the bytes of its RPC `result` (the file may hold the whole
-/// JSON-RPC response or just the result).
-fn result_bytes(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    match value {
-        serde_json::Value::Object(mut o) if o.contains_key("jsonrpc") => match o.remove("result") {
-            Some(r) => Ok(serde_json::to_vec(&r)?),
-            None => anyhow::bail!(
-                "{} is a JSON-RPC response without a result (error: {})",
-                path.display(),
-                o.get("error").map_or("none".into(), ToString::to_string)
-            ),
-        },
-        _ => Ok(text),
-    }
-}
-
-/// Prints the normalized block as pretty JSON on stdout.
-pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<()> {
+/// Reads every file, decodes them together with the chain family's decoder and prints the
+/// [`chainwatch_schema::Decoded`] result as pretty JSON on stdout.
+///
+/// A bad `--chain` (or a family this build lacks) is a [`ConfigError`]; a missing file or one
+/// the decoder rejects is an error naming the file. `--abi-dir` defaults to the chain's
+/// `abi_dir` in `cfg`.
+pub(crate) fn decode(cfg: &Config, args: &DecodeArgs) -> anyhow::Result<()> {
     let chain: ChainId = args
         .chain
         .parse()
         .map_err(|e| ConfigError(format!("--chain: {e}")))?;
-    let block = result_bytes(&args.block)?;
-    let receipts = args.receipts.as_deref().map(result_bytes).transpose()?;
-    let normalized = registry::decode(&chain, &block, receipts.as_deref())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.block.display()))?;
-    println!("{}", serde_json::to_string_pretty(&normalized)?);
+    if !registry::FAMILIES.contains(&chain.family()) {
+        return Err(ConfigError(format!(
+            "--chain {chain}: chain family `{}` is not supported by this build (supported: {})",
+            chain.family(),
+            registry::FAMILIES.join(", ")
+        ))
+        .into());
+    }
+    let files = args
+        .files
+        .iter()
+        .map(|path| {
+            std::fs::read(path)
+                .with_context(|| format!("cannot read {}", path.display()))
+                .map(|bytes| (path.clone(), bytes))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let opts = DecodeOptions {
+        abi_dir: args.abi_dir.clone().or_else(|| {
+            cfg.chains
+                .get(chain.as_str())
+                .and_then(|s| s.abi_dir.clone())
+        }),
+    };
+    let decoded = registry::decode(&chain, &opts, &files).map_err(anyhow::Error::msg)?;
+    println!("{}", serde_json::to_string_pretty(&decoded)?);
     Ok(())
 }

@@ -75,19 +75,30 @@ pub(crate) async fn connect(
     }
 }
 
-/// Decodes raw RPC JSON of `chain` into a normalized block, offline (`chainwatch decode`).
+/// Options of `chainwatch decode`; each family reads those it uses.
+#[derive(Debug, Default)]
+pub(crate) struct DecodeOptions {
+    /// EVM: JSON ABIs whose custom errors decode failure reasons.
+    pub(crate) abi_dir: Option<std::path::PathBuf>,
+}
+
+/// Decodes raw RPC JSON files of `chain` (`chainwatch decode`), offline: each family's decoder
+/// recognizes its files by their shape, joins them and returns the one output shape of every
+/// family. `files` are `(path, contents)`; errors are one line naming the file at fault.
 pub(crate) fn decode(
     chain: &ChainId,
-    block: &[u8],
-    receipts: Option<&[u8]>,
-) -> Result<chainwatch_schema::Block, String> {
+    opts: &DecodeOptions,
+    files: &[(std::path::PathBuf, Vec<u8>)],
+) -> Result<chainwatch_schema::Decoded, String> {
     match chain.family() {
         #[cfg(feature = "evm")]
         "evm" => {
-            let receipts =
-                receipts.ok_or("EVM blocks need --receipts FILE (eth_getBlockReceipts)")?;
-            chainwatch_chain_evm::normalize_block(chain, block, receipts)
-                .map_err(|e| format!("{}", chainwatch_chain_core::ErrorChain(&e)))
+            let named: Vec<(String, &[u8])> = files
+                .iter()
+                .map(|(path, bytes)| (path.display().to_string(), bytes.as_slice()))
+                .collect();
+            chainwatch_chain_evm::decode_files_with_abi_dir(chain, &named, opts.abi_dir.as_deref())
+                .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
         }
         other => Err(format!(
             "chain family `{other}` is not supported by this build (supported: {})",

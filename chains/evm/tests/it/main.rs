@@ -2,6 +2,7 @@
 //! blocks, the adapter against a real anvil node (directly and through a fault-injecting
 //! JSON-RPC proxy), and failure reasons from traces and replays.
 
+mod decode;
 mod golden;
 mod live;
 mod proxy;
