@@ -135,6 +135,14 @@ impl Query {
         )]
         min_finality: Option<Finality>,
         #[graphql(
+            desc = "Only transactions in blocks at or after this time (RFC 3339, e.g. 2024-01-31T12:00:00Z, or a date)."
+        )]
+        since: Option<String>,
+        #[graphql(
+            desc = "Only transactions in blocks before this time (RFC 3339, e.g. 2024-02-01T00:00:00Z, or a date)."
+        )]
+        until: Option<String>,
+        #[graphql(
             default = 20,
             desc = "Page size, 1 to the API's maximum (default 100); null means 20."
         )]
@@ -144,12 +152,16 @@ impl Query {
     ) -> async_graphql::Result<TransactionConnection> {
         pages::address_transactions(
             ctx,
-            &chain,
-            &address,
-            status,
-            min_finality,
-            first,
-            after.as_deref(),
+            pages::AddressArgs {
+                chain: &chain,
+                address: &address,
+                status,
+                min_finality,
+                since: since.as_deref(),
+                until: until.as_deref(),
+                first,
+                after: after.as_deref(),
+            },
         )
         .await
         .gql()
@@ -500,7 +512,7 @@ impl FailureKind {
 
 /// A chain: indexing progress, lag, finality and providers.
 #[derive(Debug)]
-pub(crate) struct Chain(ChainStatusRecord);
+pub(crate) struct Chain(pub(crate) ChainStatusRecord);
 
 /// A chain: indexing progress, lag against the providers' heads, finality and providers.
 #[Object]

@@ -50,6 +50,8 @@
 mod error;
 mod graphql;
 mod http;
+mod limits;
+mod live;
 mod pages;
 mod time;
 mod timing;
@@ -57,15 +59,17 @@ mod validate;
 
 pub use graphql::Query;
 pub use http::{router, serve};
+pub use limits::RateLimit;
+pub use live::Subscription;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{EmptyMutation, Schema, SchemaBuilder};
 use chainwatch_schema::ChainId;
 use chainwatch_store::Store;
 
 const TRACE_TARGET: &str = "chainwatch::api";
 
 /// The GraphQL schema the API serves.
-pub type ApiSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type ApiSchema = Schema<Query, EmptyMutation, Subscription>;
 
 /// How the API behaves.
 #[derive(Debug, Clone)]
@@ -78,17 +82,40 @@ pub struct ApiConfig {
     pub max_depth: usize,
     /// Most complex query accepted (each selected field counts one).
     pub max_complexity: usize,
+    /// Largest request body accepted, in bytes; larger is `413` `PAYLOAD_TOO_LARGE`.
+    pub max_body_bytes: usize,
+    /// Longest a query may run; longer is a `TIMEOUT` error (the read-only database sessions
+    /// also stop statements after 10 s).
+    pub query_timeout: std::time::Duration,
+    /// Origins allowed by CORS (`https://app.example.com`, or `*` for any); none: no CORS
+    /// headers, browsers on other origins cannot call the API.
+    pub cors_allowed_origins: Vec<String>,
+    /// Per-client rate limit on `/graphql`; `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// Identify clients by the last value of this header (e.g. `x-forwarded-for`, as appended
+    /// by the ingress in front of the API) instead of the peer address. Only set it behind a
+    /// proxy that appends it: a client can put anything in it otherwise.
+    pub client_ip_header: Option<String>,
+    /// Whether `__schema` / `__type` introspection is answered.
+    pub introspection: bool,
 }
 
 impl Default for ApiConfig {
-    /// No configured chains, pages of 100, depth 16 and complexity 1000: room for GraphiQL's
-    /// introspection query, far above any real query of this schema.
+    /// No configured chains, pages of 100, depth 16 and complexity 1000 (room for GraphiQL's
+    /// introspection query, far above any real query of this schema), bodies up to 64 KiB,
+    /// queries up to 10 s, no CORS, no rate limit, introspection on.
     fn default() -> Self {
         Self {
             known_chains: Vec::new(),
             max_page_size: 100,
             max_depth: 16,
             max_complexity: 1000,
+            max_body_bytes: 64 * 1024,
+            query_timeout: std::time::Duration::from_secs(10),
+            cors_allowed_origins: Vec::new(),
+            rate_limit: None,
+            client_ip_header: None,
+            introspection: true,
         }
     }
 }
@@ -98,20 +125,29 @@ impl Default for ApiConfig {
 pub(crate) struct ApiContext {
     pub(crate) store: Store,
     pub(crate) cfg: ApiConfig,
+    /// The change listener live subscriptions share.
+    pub(crate) changes: live::Changes,
 }
 
-fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, Subscription> {
+    Schema::build(Query, EmptyMutation, Subscription)
 }
 
 /// The schema over `store`, with `cfg`'s limits.
 pub fn build_schema(store: Store, cfg: ApiConfig) -> ApiSchema {
-    schema_builder()
+    let mut b = schema_builder()
         .limit_depth(cfg.max_depth)
         .limit_complexity(cfg.max_complexity)
-        .extension(timing::RequestTiming)
-        .data(ApiContext { store, cfg })
-        .finish()
+        .extension(timing::RequestTiming);
+    if !cfg.introspection {
+        b = b.disable_introspection();
+    }
+    b.data(ApiContext {
+        store,
+        cfg,
+        changes: live::Changes::default(),
+    })
+    .finish()
 }
 
 /// The schema's SDL, as snapshotted in `schema/graphql/schema.graphql`.

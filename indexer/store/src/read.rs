@@ -386,6 +386,10 @@ pub struct TxFilter {
     /// Only transactions at least this final, derived in SQL from the chain's watermarks as in
     /// [`TxRecord::finality`]. `PENDING` and `INCLUDED` keep every indexed transaction.
     pub min_finality: Option<Finality>,
+    /// Only transactions in blocks with a time at or after this, ms since the Unix epoch.
+    pub since_ms: Option<u64>,
+    /// Only transactions in blocks with a time before this, ms since the Unix epoch.
+    pub until_ms: Option<u64>,
 }
 
 /// One page of a list, and whether entries follow it.
@@ -514,6 +518,8 @@ impl Store {
       -- below the finalized one. A NULL watermark covers nothing.
       AND ($6::int < 1 OR t.block_height <= GREATEST(w.safe_height, w.finalized_height))
       AND ($6::int < 2 OR t.block_height <= w.finalized_height)
+      AND ($8::bigint IS NULL OR b.block_time >= to_timestamp($8 / 1000.0))
+      AND ($9::bigint IS NULL OR b.block_time < to_timestamp($9 / 1000.0))
     ORDER BY a.block_height DESC, a.tx_index DESC
     LIMIT $7"
         ))
@@ -524,6 +530,8 @@ impl Store {
         .bind(filter.status.map(|s| s.as_str()))
         .bind(min_level)
         .bind(limit_plus_one(first))
+        .bind(filter.since_ms.map(clamp_i64))
+        .bind(filter.until_ms.map(clamp_i64))
         .fetch_all(&self.pool)
         .await?;
         let txs = rows.iter().map(tx_record).collect::<Result<Vec<_>, _>>()?;

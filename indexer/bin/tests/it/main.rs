@@ -15,4 +15,5 @@ mod reorg;
 mod serve;
 mod status;
 mod status_command;
+mod subscriptions;
 mod support;
