@@ -207,7 +207,9 @@ fn describe(v: &Value) -> String {
 /// A transaction list element (REST or gRPC).
 fn list_item(i: usize, v: Value) -> Result<Item, DecodeError> {
     match &v {
-        Value::Object(o) if is_rest_txn(o) => Ok(Item::Rest(Box::new(typed("REST transaction", v)?))),
+        Value::Object(o) if is_rest_txn(o) => {
+            Ok(Item::Rest(Box::new(typed("REST transaction", v)?)))
+        }
         Value::Object(o) if is_grpc_txn(o) => {
             Ok(Item::Grpc(Box::new(typed("gRPC transaction", v)?)))
         }

@@ -1,7 +1,7 @@
 //! The Aptos chain adapter, over the node REST API (`/v1`).
 //!
 //! This crate owns:
-//! - `AptosAdapter`, the [`chainwatch_chain_core::ChainAdapter`] of `aptos:<chain id>` chains
+//! - [`AptosAdapter`], the [`chainwatch_chain_core::ChainAdapter`] of `aptos:<chain id>` chains
 //!   (`aptos:1` mainnet, `aptos:2` testnet). It speaks REST through the chain-agnostic
 //!   [`chainwatch_chain_core::EndpointPool`] (`get_json`: failover, retries, health, circuit
 //!   breaker, rate limits, metrics with fixed route names, URL redaction).
@@ -38,9 +38,17 @@
 //!   reason `incomplete_block` and is retried. The REST block has no parent hash: it is the hash
 //!   of block `h - 1` (cached from recent fetches, else `GET /v1/blocks/by_height/{h-1}`);
 //!   block 0's parent is `0x` and 64 zeros. A 404 (`block_not_found`) is `Ok(None)`.
-//! - `trace(hash)`: `GET /v1/transactions/by_hash/{hash}`; a `pending_transaction` is compared
-//!   with the sender's account (`GET /v1/accounts/{address}`) sequence number; a committed one
-//!   is located with `GET /v1/blocks/by_version/{version}`.
+//! - `trace(hash)`: `GET /v1/transactions/by_hash/{hash}`. A committed transaction is
+//!   `INCLUDED` (finality `FINALIZED`) or `FAILED`, located with
+//!   `GET /v1/blocks/by_version/{version}`. A `pending_transaction` is `EXPIRED` once its
+//!   expiration time is past the chain's clock (ledger info), `PENDING`/`NONCE_GAP` when its
+//!   sequence number is above the sender's account's (`GET /v1/accounts/{address}`; the
+//!   missing numbers are listed), `REPLACED` when below (the transaction that used it comes from
+//!   `GET /v1/accounts/{address}/transactions`), else `PENDING`/`WAITING`. A 404 is
+//!   `NOT_FOUND`; a malformed hash a permanent `invalid_hash` error.
+//! - Routes are the `method` label of `chainwatch_rpc_request_duration_seconds`: `GET /v1`,
+//!   `GET /v1/blocks/by_height`, `GET /v1/blocks/by_version`, `GET /v1/transactions`,
+//!   `GET /v1/transactions/by_hash`, `GET /v1/accounts`, `GET /v1/accounts/transactions`.
 //!
 //! # Normalization
 //! - Heights are block heights; each transaction keeps its `version` in `extra.version`, and its
@@ -83,12 +91,18 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod adapter;
 mod decode;
 mod grpc;
 mod ids;
 mod normalize;
 mod rest;
+mod trace;
 mod vm_status;
 
+pub use adapter::{AptosAdapter, AptosOptions, aptos_chain_id};
 pub use decode::{DecodeError, api_error_failure, decode_files};
 pub use ids::canonical_address;
+
+/// Trace target of this crate.
+pub(crate) const TRACE_TARGET: &str = "chainwatch::chain_aptos";

@@ -12,8 +12,7 @@ pub(crate) struct LedgerInfo {
     pub(crate) chain_id: u8,
     #[serde(deserialize_with = "u64_str")]
     pub(crate) block_height: u64,
-    #[serde(deserialize_with = "u64_str")]
-    pub(crate) ledger_version: u64,
+    /// Microseconds since the Unix epoch: the chain's clock.
     #[serde(deserialize_with = "u64_str")]
     pub(crate) ledger_timestamp: u64,
 }

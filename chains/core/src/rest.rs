@@ -20,7 +20,8 @@ impl EndpointPool {
     ///   `method` label of `chainwatch_rpc_request_duration_seconds`, so it must never hold values
     ///   (heights, hashes, addresses).
     /// - `path_and_query` starts with `/` and is appended to the provider's URL (a query string
-    ///   in the provider's URL, such as an API key, is kept and merged).
+    ///   in the provider's URL, such as an API key, is kept and merged); `""` or `/` asks for the
+    ///   provider URL itself (the Aptos ledger info at `/v1`).
     /// - `Ok(None)`: the provider answered **404 with a JSON error body** (Aptos `block_not_found`,
     ///   `transaction_not_found`, `account_not_found` …): the thing does not exist there (yet).
     ///   That is an answer, not a provider fault, like a JSON-RPC `null` result. A 404 without
@@ -205,11 +206,12 @@ fn join_url(base: &str, path_and_query: &str) -> String {
     let (path, query) = path_and_query
         .split_once('?')
         .unwrap_or((path_and_query, ""));
-    let mut url = format!(
-        "{}/{}",
-        base.trim_end_matches('/'),
-        path.trim_start_matches('/')
-    );
+    let path = path.trim_start_matches('/');
+    let mut url = base.trim_end_matches('/').to_owned();
+    if !path.is_empty() {
+        url.push('/');
+        url.push_str(path);
+    }
     let queries: Vec<&str> = [query, base_query]
         .into_iter()
         .filter(|q| !q.is_empty())
