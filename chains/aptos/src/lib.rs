@@ -40,11 +40,12 @@
 //!   block 0's parent is `0x` and 64 zeros. A 404 (`block_not_found`) is `Ok(None)`.
 //! - `trace(hash)`: `GET /v1/transactions/by_hash/{hash}`. A committed transaction is
 //!   `INCLUDED` (finality `FINALIZED`) or `FAILED`, located with
-//!   `GET /v1/blocks/by_version/{version}`. A `pending_transaction` is `EXPIRED` once its
-//!   expiration time is past the chain's clock (ledger info), `PENDING`/`NONCE_GAP` when its
-//!   sequence number is above the sender's account's (`GET /v1/accounts/{address}`; the
-//!   missing numbers are listed), `REPLACED` when below (the transaction that used it comes from
-//!   `GET /v1/accounts/{address}/transactions`), else `PENDING`/`WAITING`. A 404 is
+//!   `GET /v1/blocks/by_version/{version}`. A `pending_transaction` is `REPLACED` when its
+//!   sequence number is below the sender's account's (`GET /v1/accounts/{address}`; the
+//!   transaction that used it comes from `GET /v1/accounts/{address}/transactions`), else
+//!   `EXPIRED` once its expiration time is past the chain's clock (ledger info), else
+//!   `PENDING`/`NONCE_GAP` when its sequence number is above the account's (the missing numbers
+//!   are listed), else `PENDING`/`WAITING`. A 404 is
 //!   `NOT_FOUND`; a malformed hash a permanent `invalid_hash` error.
 //! - Routes are the `method` label of `chainwatch_rpc_request_duration_seconds`: `GET /v1`,
 //!   `GET /v1/blocks/by_height`, `GET /v1/blocks/by_version`, `GET /v1/transactions`,

@@ -5,12 +5,12 @@
 //!   from its `vm_status`.
 //! - `pending_transaction` (in the provider's mempool), compared with the sender's account
 //!   (`/v1/accounts/{address}`; an account that does not exist yet has sequence number 0) and
-//!   with the chain's clock (the ledger info's `ledger_timestamp`):
+//!   with the chain's clock (the ledger info's `ledger_timestamp`), in this order:
+//!   - its sequence number is below the account's: `REPLACED`: another transaction used it
+//!     (`/v1/accounts/{address}/transactions?start=<n>&limit=1` names it);
 //!   - its expiration time has passed: `EXPIRED` (it can never be committed);
 //!   - its sequence number is above the account's: `PENDING` / `NONCE_GAP`, listing the
-//!     missing sequence numbers;
-//!   - below: `REPLACED`: another transaction used that sequence number
-//!     (`/v1/accounts/{address}/transactions?start=<n>&limit=1` names it);
+//!     missing sequence numbers (at most 100);
 //!   - equal: `PENDING` / `WAITING`.
 //!
 //!   Orderless transactions (with a replay-protection nonce) skip the sequence checks.
@@ -114,27 +114,29 @@ async fn pending(a: &AptosAdapter, hash: &str, f: TxnFacts) -> Result<TxTrace, F
         ..TraceFacts::default()
     };
     let li = a.ledger().await?;
-    if let (Some(li), Some(exp)) = (&li, f.expiration_timestamp_secs)
-        && exp.saturating_mul(1_000_000) <= li.ledger_timestamp
-    {
-        let mut t = TxTrace::new(
-            TraceStatus::Expired,
-            format!(
-                "transaction {hash} expired at {exp} s (chain time is {} s) without being \
-                 committed; it can never be",
-                li.ledger_timestamp / 1_000_000
-            ),
-        );
-        t.facts = facts;
-        return Ok(t);
-    }
+    let expired = match (&li, f.expiration_timestamp_secs) {
+        (Some(li), Some(exp)) if exp.saturating_mul(1_000_000) <= li.ledger_timestamp => {
+            Some(TxTrace::new(
+                TraceStatus::Expired,
+                format!(
+                    "transaction {hash} expired at {exp} s (chain time is {} s) without being \
+                     committed; it can never be",
+                    li.ledger_timestamp / 1_000_000
+                ),
+            ))
+        }
+        _ => None,
+    };
     let (Some(sender), Some(seq), None) = (&f.sender, f.sequence_number, f.replay_protection_nonce)
     else {
-        let mut t = TxTrace::new(
-            TraceStatus::Pending,
-            format!("transaction {hash} is in the mempool, waiting to be committed"),
-        );
-        t.reason = Some(PendingReason::Waiting);
+        let mut t = expired.unwrap_or_else(|| {
+            let mut t = TxTrace::new(
+                TraceStatus::Pending,
+                format!("transaction {hash} is in the mempool, waiting to be committed"),
+            );
+            t.reason = Some(PendingReason::Waiting);
+            t
+        });
         t.facts = facts;
         return Ok(t);
     };
@@ -144,22 +146,8 @@ async fn pending(a: &AptosAdapter, hash: &str, f: TxnFacts) -> Result<TxTrace, F
         .await?;
     let next = account.map_or(0, |a| a.sequence_number);
     facts.account_nonce = Some(next);
-    let mut t = if seq > next {
-        facts.missing_nonces = (next..seq).take(MAX_MISSING as usize).collect();
-        let mut t = TxTrace::new(
-            TraceStatus::Pending,
-            format!(
-                "sequence number {seq} is waiting for {}: the account {sender} is at {next}",
-                if seq - next == 1 {
-                    format!("sequence number {next}")
-                } else {
-                    format!("sequence numbers {next} to {}", seq - 1)
-                }
-            ),
-        );
-        t.reason = Some(PendingReason::NonceGap);
-        t
-    } else if seq < next {
+    let mut t = if seq < next {
+        // Said before expiry: who took the sequence number is the more useful answer.
         let used: Option<Vec<RestTxn>> = a
             .pool
             .get_json(
@@ -182,6 +170,23 @@ async fn pending(a: &AptosAdapter, hash: &str, f: TxnFacts) -> Result<TxTrace, F
         };
         facts.replaced_by = by;
         TxTrace::new(TraceStatus::Replaced, msg)
+    } else if let Some(t) = expired {
+        t
+    } else if seq > next {
+        facts.missing_nonces = (next..seq).take(MAX_MISSING as usize).collect();
+        let mut t = TxTrace::new(
+            TraceStatus::Pending,
+            format!(
+                "sequence number {seq} is waiting for {}: the account {sender} is at {next}",
+                if seq - next == 1 {
+                    format!("sequence number {next}")
+                } else {
+                    format!("sequence numbers {next} to {}", seq - 1)
+                }
+            ),
+        );
+        t.reason = Some(PendingReason::NonceGap);
+        t
     } else {
         let mut t = TxTrace::new(
             TraceStatus::Pending,
