@@ -199,13 +199,14 @@ pub(crate) struct ServeArgs {
 /// `chainwatch decode`.
 #[derive(Debug, Args)]
 pub(crate) struct DecodeArgs {
-    /// The chain the data comes from, e.g. `evm:1`.
+    /// The chain the data comes from, e.g. `evm:1` or `aptos:1`.
     #[arg(long, value_name = "ID")]
     pub(crate) chain: String,
 
-    /// The block file.
-    #[arg(value_name = "BLOCK_FILE")]
-    pub(crate) block: std::path::PathBuf,
+    /// The files: EVM takes one block file (with `--receipts`); Aptos takes any number of REST
+    /// blocks, transactions or transaction lists and indexer gRPC stream transactions.
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
+    pub(crate) files: Vec<std::path::PathBuf>,
 
     /// EVM: the block's receipts file (an array index-aligned with the block's transactions).
     #[arg(long, value_name = "FILE")]

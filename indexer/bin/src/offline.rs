@@ -30,10 +30,28 @@ pub(crate) fn decode(args: &DecodeArgs) -> anyhow::Result<()> {
         .chain
         .parse()
         .map_err(|e| ConfigError(format!("--chain: {e}")))?;
-    let block = result_bytes(&args.block)?;
+    let mut raw = Vec::with_capacity(args.files.len());
+    for path in &args.files {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        raw.push((path.clone(), bytes));
+    }
+    if let Some(decoded) = registry::decode_files(&chain, &raw) {
+        let decoded = decoded.map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("{}", serde_json::to_string_pretty(&decoded)?);
+        return Ok(());
+    }
+    let [block_path] = args.files.as_slice() else {
+        anyhow::bail!(
+            "{} takes one block file (and --receipts FILE), got {} files",
+            chain.family(),
+            args.files.len()
+        );
+    };
+    let block = result_bytes(block_path)?;
     let receipts = args.receipts.as_deref().map(result_bytes).transpose()?;
     let normalized = registry::decode(&chain, &block, receipts.as_deref())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.block.display()))?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", block_path.display()))?;
     println!("{}", serde_json::to_string_pretty(&normalized)?);
     Ok(())
 }

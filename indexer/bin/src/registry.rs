@@ -11,6 +11,8 @@ use crate::config::ChainSection;
 pub(crate) const FAMILIES: &[&str] = &[
     #[cfg(feature = "evm")]
     "evm",
+    #[cfg(feature = "aptos")]
+    "aptos",
 ];
 
 /// Builds and verifies the adapter of one configured chain (e.g. checks every provider's chain
@@ -62,10 +64,39 @@ pub(crate) async fn connect(
                 chainwatch_chain_evm::EvmAdapter::connect(id.clone(), pool, opts).await?,
             ))
         }
+        #[cfg(feature = "aptos")]
+        "aptos" => Ok(Arc::new(
+            chainwatch_chain_aptos::AptosAdapter::connect(id.clone(), pool, Default::default())
+                .await?,
+        )),
         other => Err(FetchError::permanent(
             "invalid_config",
             format!("chain family `{other}` is not compiled into this build"),
         )),
+    }
+}
+
+/// Decodes recorded API JSON of a family that takes any number of files (`chainwatch decode
+/// --chain aptos:1 FILE…`) into the one `decode` output shape; `None` for families that take a
+/// block and its receipts ([`decode`]).
+pub(crate) fn decode_files(
+    chain: &ChainId,
+    files: &[(std::path::PathBuf, Vec<u8>)],
+) -> Option<Result<chainwatch_schema::Decoded, String>> {
+    let _ = files;
+    match chain.family() {
+        #[cfg(feature = "aptos")]
+        "aptos" => {
+            let named: Vec<(String, Vec<u8>)> = files
+                .iter()
+                .map(|(p, b)| (p.display().to_string(), b.clone()))
+                .collect();
+            Some(
+                chainwatch_chain_aptos::decode_files(chain, &named)
+                    .map_err(|e| format!("{}", chainwatch_chain_core::ErrorChain(&e))),
+            )
+        }
+        _ => None,
     }
 }
 
