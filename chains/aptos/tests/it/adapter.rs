@@ -8,11 +8,11 @@ use chainwatch_chain_core::{
     ChainAdapter, EndpointPool, ErrorChain, FetchError, FinalityModel, PoolConfig, ProviderConfig,
 };
 use chainwatch_schema::{ChainId, FailureKind, Finality, TxStatus};
-use chainwatch_testkit::Fault;
+use chainwatch_testkit::{AptosNode, Fault};
 
 use crate::{
     golden::testdata,
-    node::{Node, USER_TXNS, made_up_hash},
+    node::{self, USER_TXNS, made_up_hash},
 };
 
 const BLOCK_10000: &str = "0x7eee0512cef0754f58890802a6c3ba1e1032bb1820f45b825adbbee4f10d9d71";
@@ -45,7 +45,7 @@ fn pool(providers: Vec<(&str, String, u32)>) -> Arc<EndpointPool> {
     Arc::new(EndpointPool::new(aptos1(), providers, fast_cfg()).unwrap())
 }
 
-pub(crate) async fn adapter(node: &Node) -> AptosAdapter {
+pub(crate) async fn adapter(node: &AptosNode) -> AptosAdapter {
     AptosAdapter::connect(
         aptos1(),
         pool(vec![("node", node.stub.url(), 1)]),
@@ -57,7 +57,7 @@ pub(crate) async fn adapter(node: &Node) -> AptosAdapter {
 
 #[tokio::test]
 async fn backfill_links_parents_and_normalizes_like_decode() {
-    let node = Node::start(10_004).await;
+    let node = node::start(10_004).await;
     let a = adapter(&node).await;
     assert_eq!(a.finality_model(), FinalityModel::Instant);
 
@@ -114,7 +114,7 @@ async fn backfill_links_parents_and_normalizes_like_decode() {
 
 #[tokio::test]
 async fn live_head_follows_the_ledger() {
-    let node = Node::start(10_001).await;
+    let node = node::start(10_001).await;
     let a = adapter(&node).await;
     for at in [Finality::Included, Finality::Safe, Finality::Finalized] {
         let head = a.head(at).await.unwrap().unwrap();
@@ -143,11 +143,11 @@ async fn live_head_follows_the_ledger() {
 
 #[tokio::test]
 async fn truncated_block_is_completed_from_transactions_pages() {
-    let node = Node::start(10_004).await;
+    let node = node::start(10_004).await;
     let a = adapter(&node).await;
     let whole = a.block(10_000).await.unwrap().unwrap();
 
-    let node = Node::start(10_004).await;
+    let node = node::start(10_004).await;
     node.with(|s| s.page_limit = Some(1));
     let a = AptosAdapter::connect(
         aptos1(),
@@ -169,7 +169,7 @@ async fn truncated_block_is_completed_from_transactions_pages() {
 
 #[tokio::test]
 async fn a_block_whose_versions_cannot_be_completed_is_transient() {
-    let node = Node::start(10_004).await;
+    let node = node::start(10_004).await;
     // Block 10000 claims three versions; the node has only two transactions.
     node.with(|s| s.blocks.get_mut(&10_000).unwrap().last_version = 20_085);
     let a = adapter(&node).await;
@@ -188,7 +188,7 @@ async fn a_block_whose_versions_cannot_be_completed_is_transient() {
 #[tokio::test]
 async fn fails_over_on_429_5xx_and_garbage() {
     for fault in [Fault::Http429, Fault::Http500, Fault::Garbage] {
-        let (bad, good) = (Node::start(10_004).await, Node::start(10_004).await);
+        let (bad, good) = (node::start(10_004).await, node::start(10_004).await);
         let pool = pool(vec![
             ("bad", bad.stub.url(), 2),
             ("good", good.stub.url(), 1),
@@ -213,7 +213,7 @@ async fn fails_over_on_429_5xx_and_garbage() {
 
 #[tokio::test]
 async fn chain_id_mismatch_names_the_provider_not_its_url() {
-    let (right, wrong) = (Node::start(10_004).await, Node::start(10_004).await);
+    let (right, wrong) = (node::start(10_004).await, node::start(10_004).await);
     wrong.with(|s| s.chain_id = 2);
     let url = wrong.stub.url_with_secret("SECRETKEY0123456789");
     let e = AptosAdapter::connect(
@@ -247,7 +247,7 @@ async fn chain_id_mismatch_names_the_provider_not_its_url() {
 
 #[tokio::test]
 async fn bad_configuration_is_a_clear_error() {
-    let node = Node::start(10_004).await;
+    let node = node::start(10_004).await;
     for (chain, want) in [
         (
             "aptos:main",
@@ -300,7 +300,7 @@ async fn bad_configuration_is_a_clear_error() {
 
 #[tokio::test]
 async fn unreachable_providers_are_transient() {
-    let node = Node::start(10_004).await;
+    let node = node::start(10_004).await;
     node.stub.set(Fault::Http500);
     let e = AptosAdapter::connect(
         aptos1(),

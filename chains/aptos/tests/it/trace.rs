@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::{
     adapter::adapter,
     golden::testdata,
-    node::{Node, made_up_hash},
+    node::{self, made_up_hash},
 };
 
 const TRANSFER: &str = "0x6a43e0034486583a30cff449c03c4d882c641b351e392096272496168240de8e";
@@ -48,7 +48,7 @@ fn pending_form(name: &str, hash: Option<&str>, seq: Option<u64>) -> Value {
 
 #[tokio::test]
 async fn committed_and_failed_transactions() {
-    let node = Node::start(10_004).await;
+    let node = node::start(10_004).await;
     let a = adapter(&node).await;
     let t = a.trace(TRANSFER).await.unwrap();
     assert_eq!(t.status, TraceStatus::Included);
@@ -80,7 +80,7 @@ async fn committed_and_failed_transactions() {
 #[tokio::test]
 async fn pending_then_committed() {
     // Head 10001: the transfer's block (10002) is not committed yet; the mempool has it.
-    let node = Node::start(10_001).await;
+    let node = node::start(10_001).await;
     node.with(|s| {
         s.pending.insert(
             TRANSFER.into(),
@@ -108,7 +108,7 @@ async fn pending_then_committed() {
 
 #[tokio::test]
 async fn nonce_gap_lists_the_missing_sequence_numbers() {
-    let node = Node::start(10_001).await;
+    let node = node::start(10_001).await;
     node.with(|s| {
         s.pending.insert(
             TRANSFER.into(),
@@ -141,7 +141,7 @@ async fn replaced_names_the_transaction_that_used_the_sequence_number() {
     // A competing transaction with sequence number 102 sits in the mempool while the recorded
     // transfer (also 102) is committed.
     let other = format!("0x{}", "ab".repeat(32));
-    let node = Node::start(10_004).await;
+    let node = node::start(10_004).await;
     node.with(|s| {
         s.pending.insert(
             other.clone(),
@@ -158,7 +158,7 @@ async fn replaced_names_the_transaction_that_used_the_sequence_number() {
 
 #[tokio::test]
 async fn expired_when_the_chain_clock_passed_its_expiration() {
-    let node = Node::start(10_001).await;
+    let node = node::start(10_001).await;
     node.with(|s| {
         s.pending.insert(
             TRANSFER.into(),
@@ -182,7 +182,7 @@ async fn expired_when_the_chain_clock_passed_its_expiration() {
 
 #[tokio::test]
 async fn unknown_and_malformed_hashes() {
-    let node = Node::start(10_004).await;
+    let node = node::start(10_004).await;
     let a = adapter(&node).await;
     let t = a.trace(&format!("0x{}", "cd".repeat(32))).await.unwrap();
     assert_eq!(t.status, TraceStatus::NotFound);
