@@ -65,10 +65,26 @@ pub(crate) async fn connect(
             ))
         }
         #[cfg(feature = "aptos")]
-        "aptos" => Ok(Arc::new(
-            chainwatch_chain_aptos::AptosAdapter::connect(id.clone(), pool, Default::default())
-                .await?,
-        )),
+        "aptos" => {
+            let evm_only = [
+                ("finality", section.finality.is_some()),
+                ("safe_depth", section.safe_depth.is_some()),
+                ("finalized_depth", section.finalized_depth.is_some()),
+                ("abi_dir", section.abi_dir.is_some()),
+            ];
+            if let Some((key, _)) = evm_only.iter().find(|(_, set)| *set) {
+                return Err(FetchError::permanent(
+                    "invalid_config",
+                    format!(
+                        "chains.\"{id}\".{key} applies to EVM chains only (Aptos blocks are final once committed)"
+                    ),
+                ));
+            }
+            Ok(Arc::new(
+                chainwatch_chain_aptos::AptosAdapter::connect(id.clone(), pool, Default::default())
+                    .await?,
+            ))
+        }
         other => Err(FetchError::permanent(
             "invalid_config",
             format!("chain family `{other}` is not compiled into this build"),
