@@ -246,8 +246,9 @@ mod tests {
         );
         assert_eq!(
             join_url("https://n.example/v1/", "/"),
-            "https://n.example/v1/"
+            "https://n.example/v1"
         );
+        assert_eq!(join_url("https://n.example/v1", ""), "https://n.example/v1");
         assert_eq!(
             join_url(
                 "https://n.example/v1?apikey=K",
