@@ -75,7 +75,7 @@ impl TxnFacts {
     /// The facts of a REST transaction (committed or pending).
     pub(crate) fn from_rest(t: &RestTxn) -> Result<Self, DecodeError> {
         let hash = canonical_hash(&t.hash).map_err(|message| DecodeError::Invalid {
-            item: format!("a {} transaction", t.kind),
+            item: format!("a {}", t.kind),
             field: "hash",
             message,
         })?;

@@ -314,7 +314,7 @@ fn bad_input_names_the_file_and_field() {
         ),
         (
             r#"{"type":"user_transaction","hash":"0x12","version":"1","success":true}"#,
-            "f.json: a user_transaction transaction: `hash`: hash \"0x12\" is not 0x followed by 64 hex digits",
+            "f.json: a user_transaction: `hash`: hash \"0x12\" is not 0x followed by 64 hex digits",
         ),
         (
             r#"[{"a":1}]"#,
