@@ -361,3 +361,51 @@ fn truncated_block_is_completed_from_a_transactions_page() {
     let want = decode_files(&aptos1(), &[("b".into(), whole.to_string().into_bytes())]).unwrap();
     assert_eq!(d, want);
 }
+
+/// A recorded user transaction turned into another form by editing its JSON: the node's
+/// `pending_transaction` form (request fields only), or an orderless transaction (AIP-123:
+/// `replay_protection_nonce` set).
+fn edited(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<(String, Vec<u8>)> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(testdata(name)).unwrap()).unwrap();
+    edit(&mut v);
+    vec![("edited.json".into(), v.to_string().into_bytes())]
+}
+
+#[test]
+fn pending_and_orderless_forms() {
+    let pending = edited("mainnet-txn-3521662834.json", |v| {
+        let o = v.as_object_mut().unwrap();
+        o.retain(|k, _| {
+            [
+                "hash",
+                "sender",
+                "sequence_number",
+                "max_gas_amount",
+                "gas_unit_price",
+                "expiration_timestamp_secs",
+                "payload",
+                "signature",
+            ]
+            .contains(&k.as_str())
+        });
+        o.insert("type".into(), "pending_transaction".into());
+    });
+    let d = decode_files(&aptos1(), &pending).unwrap();
+    let t = &only_tx(&d).tx;
+    assert_eq!(t.status, TxStatus::Pending);
+    assert!(t.failure.is_none() && t.fee.is_none());
+    assert_eq!(t.nonce, Some(102));
+    assert_eq!(t.extra["kind"], "pending");
+
+    let orderless = edited("mainnet-txn-3521662834.json", |v| {
+        v["replay_protection_nonce"] = "77".into();
+    });
+    let d = decode_files(&aptos1(), &orderless).unwrap();
+    let t = &only_tx(&d).tx;
+    assert_eq!(
+        t.nonce, None,
+        "orderless transactions have no sequence-number nonce"
+    );
+    assert_eq!(t.extra["replay_protection_nonce"], 77);
+}

@@ -143,6 +143,16 @@ async fn dev_indexes_aptos_and_answers_graphql(pool: PgPool) {
         .await;
     assert_eq!(v["data"]["block"]["hash"], BLOCK_10000, "{v}");
 
+    // Instant finality: the indexed head is finalized; the provider is listed by label.
+    let v = dev
+        .graphql(r#"{ chain(id: "aptos:1") { indexedHeight headHeight lagBlocks finalizedHeight providers { label height } } }"#)
+        .await;
+    let c = &v["data"]["chain"];
+    assert_eq!(c["indexedHeight"], 10_004, "{v}");
+    assert_eq!(c["finalizedHeight"], 10_004, "{v}");
+    assert_eq!(c["lagBlocks"], 0, "{v}");
+    assert_eq!(c["providers"][0]["label"], "mock-node", "{v}");
+
     // REST requests are timed by route name, never by path with values.
     let metrics = dev.get("/metrics").await;
     assert!(
