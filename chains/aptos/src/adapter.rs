@@ -284,11 +284,16 @@ impl ChainAdapter for AptosAdapter {
         FinalityModel::Instant
     }
 
-    /// The ledger info's latest block, at every finality level: committed means finalized.
+    /// The ledger info's latest block, at every finality level: committed means finalized. Its
+    /// hash comes from the recently fetched blocks when known (a committed block's hash never
+    /// changes), else from `GET /v1/blocks/by_height/{h}`.
     async fn head(&self, _at: Finality) -> Result<Option<BlockRef>, FetchError> {
         let Some(li) = self.ledger().await? else {
             return Ok(None);
         };
+        if let Some(hash) = self.remembered(li.block_height) {
+            return Ok(Some(BlockRef::new(li.block_height, hash)));
+        }
         self.block_ref(li.block_height).await
     }
 

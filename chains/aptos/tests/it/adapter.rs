@@ -139,6 +139,10 @@ async fn live_head_follows_the_ledger() {
         node.stub.requests().iter().any(|r| r == "/"),
         "ledger info is GET /v1"
     );
+    // The head's hash is not asked for again once known: one request (ledger info) per head.
+    let before = node.stub.requests().len();
+    a.head(Finality::Finalized).await.unwrap();
+    assert_eq!(node.stub.requests()[before..], ["/"]);
 }
 
 #[tokio::test]
