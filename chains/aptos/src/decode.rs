@@ -244,7 +244,8 @@ fn items(chain: &ChainId, v: Value) -> Result<Vec<Item>, DecodeError> {
         Value::Object(mut o) if o.get("transactions").is_some_and(Value::is_array) => {
             if let Some(id) = o.get("chainId") {
                 let found = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
-                if found != chain.network() {
+                let expected = crate::aptos_chain_id(chain).ok();
+                if found.parse::<u8>().ok() != expected || expected.is_none() {
                     return Err(DecodeError::ChainMismatch {
                         chain: chain.to_string(),
                         found,
@@ -281,7 +282,7 @@ fn items(chain: &ChainId, v: Value) -> Result<Vec<Item>, DecodeError> {
 ///   of them (`/v1/transactions?start=…`);
 /// - indexer gRPC stream transactions (`aptos.transaction.v1.Transaction` as protobuf-JSON),
 ///   one, a list, or a `TransactionsResponse` envelope `{"transactions": […], "chainId": …}`
-///   (whose `chainId` must match the chain's network).
+///   (whose `chainId` must be the chain's: `aptos:1` and `aptos:mainnet` are chain id 1).
 ///
 /// Blocks come out in height order, each with `tx_count` = the number of versions it spans
 /// (also when some of its transactions are missing from the files). Aptos blocks do not carry

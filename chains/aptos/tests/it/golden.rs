@@ -258,6 +258,12 @@ fn grpc_stream_message_normalizes_like_rest() {
     let enveloped =
         decode_files(&aptos1(), &[("env.json".into(), env.clone().into_bytes())]).unwrap();
     assert_eq!(enveloped, d);
+    let mainnet = decode_files(
+        &"aptos:mainnet".parse().unwrap(),
+        &[("env.json".into(), env.clone().into_bytes())],
+    )
+    .unwrap();
+    assert_eq!(mainnet.transactions, d.transactions);
     let e = decode_files(
         &"aptos:2".parse().unwrap(),
         &[("env.json".into(), env.into_bytes())],
