@@ -242,12 +242,13 @@ pub(crate) struct ServeArgs {
 /// `chainwatch decode`.
 #[derive(Debug, Args)]
 pub(crate) struct DecodeArgs {
-    /// The chain the data comes from, e.g. `evm:1`.
+    /// The chain the data comes from, e.g. `evm:1` or `aptos:1`.
     #[arg(long, value_name = "ID")]
     pub(crate) chain: String,
 
-    /// The raw RPC JSON files: blocks, receipts, transactions, traces, in any order.
-    #[arg(value_name = "FILE", required = true)]
+    /// The raw JSON files, in any order. EVM: blocks, receipts, transactions, traces. Aptos:
+    /// REST blocks, transactions or transaction lists, and indexer gRPC stream transactions.
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
     pub(crate) files: Vec<std::path::PathBuf>,
 
     /// EVM: a directory of JSON ABIs whose custom errors decode failure reasons. Default: the

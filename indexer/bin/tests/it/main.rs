@@ -1,7 +1,9 @@
 //! End-to-end tests of the `chainwatch` binary against real peers: anvil nodes (directly and
-//! behind fault-injecting proxies) and Postgres. Each test runs the real process and reads what
+//! behind fault-injecting proxies), a scripted Aptos REST node serving recorded data, and
+//! Postgres. Each test runs the real process and reads what
 //! it wrote with SQL and GraphQL.
 
+mod aptos;
 mod config_errors;
 mod decode;
 mod failover;
