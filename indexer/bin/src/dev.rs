@@ -49,10 +49,9 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen_addr)
         .await
         .with_context(|| format!("cannot listen on {listen_addr}"))?;
-    let api_cfg = chainwatch_api::ApiConfig {
-        known_chains: chains.iter().map(|(id, _)| id.clone()).collect(),
-        ..Default::default()
-    };
+    let api_cfg = cfg
+        .api
+        .api_config(chains.iter().map(|(id, _)| id.clone()).collect())?;
     let api_store = Store::connect_read_only(&url, 8).await?;
     let lag_cancel = CancellationToken::new();
     let lag = crate::lag::spawn(api_store.clone(), lag_cancel.clone());
@@ -156,13 +155,7 @@ pub(crate) async fn serve(cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen_addr}"))?;
     let router = crate::telemetry::route(
-        chainwatch_api::router(
-            store.clone(),
-            chainwatch_api::ApiConfig {
-                known_chains,
-                ..Default::default()
-            },
-        ),
+        chainwatch_api::router(store.clone(), cfg.api.api_config(known_chains)?),
         metrics,
     );
     let cancel = CancellationToken::new();
