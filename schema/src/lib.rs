@@ -28,4 +28,4 @@ pub use decoded::{Decoded, DecodedBlock, DecodedTransaction};
 pub use envelope::{ENVELOPE_VERSION, Envelope, EnvelopeError};
 pub use event::{ChainEvent, ProviderHead};
 pub use model::{Block, BlockRef, Failure, FailureKind, Finality, Transaction, TxStatus};
-pub use trace::{PendingReason, ReplacementKind, TraceFacts, TraceStatus, TxTrace};
+pub use trace::{PendingReason, ReplacementKind, SeenTx, TraceFacts, TraceStatus, TxTrace};

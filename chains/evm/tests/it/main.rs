@@ -6,4 +6,5 @@ mod golden;
 mod live;
 mod proxy;
 mod reasons;
+mod stuck;
 mod support;
