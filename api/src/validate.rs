@@ -140,7 +140,7 @@ mod tests {
                 assert_eq!(argument, "hash");
                 message
             }
-            ApiError::Internal(e) => panic!("unexpected {e:?}"),
+            other => panic!("unexpected {other:?}"),
         }
     }
 
@@ -195,7 +195,7 @@ mod tests {
                         "{message}"
                     );
                 }
-                ApiError::Internal(e) => panic!("unexpected {e:?}"),
+                other => panic!("unexpected {other:?}"),
             }
         }
         let sol = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
@@ -218,7 +218,7 @@ mod tests {
                     assert_eq!(argument, "first");
                     assert_eq!(message, format!("invalid first {bad}: expected 1 to 100"));
                 }
-                ApiError::Internal(e) => panic!("unexpected {e:?}"),
+                other => panic!("unexpected {other:?}"),
             }
         }
     }
@@ -242,7 +242,7 @@ mod tests {
                     "{message}"
                 );
             }
-            ApiError::Internal(e) => panic!("unexpected {e:?}"),
+            other => panic!("unexpected {other:?}"),
         }
     }
 }
