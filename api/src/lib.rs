@@ -66,6 +66,7 @@ mod validate;
 
 pub use graphql::Query;
 pub use http::{router, serve};
+pub use time::rfc3339_ms;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
 use chainwatch_schema::ChainId;

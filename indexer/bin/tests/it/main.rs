@@ -12,4 +12,5 @@ mod reorg;
 mod serve;
 mod status;
 mod status_command;
+mod stuck;
 mod support;

@@ -1,0 +1,77 @@
+//! The watch-list poller: re-traces every open watch-list entry of the chains this process has
+//! adapters for, every [`POLL_INTERVAL`], until each is final.
+//!
+//! It runs where the chains' adapters and a writable database meet: in `chainwatch dev`. Each
+//! pass traces through [`trace_transaction`], the same path as `chainwatch trace` and GraphQL,
+//! so the verdicts and the timeline events (`SEEN_PENDING`, `DROPPED`, `REPLACED_BY`, written at
+//! most once each) are the same whoever traced first. Once the transaction is indexed the trace
+//! says `INDEXED` and the entry closes: `INCLUDED`, `SAFE` and `FINALIZED` then come from the
+//! index. Several pollers over one database are harmless (the writes are idempotent).
+
+use std::{sync::Arc, time::Duration};
+
+use chainwatch_api::trace::trace_transaction;
+use chainwatch_chain_core::{ChainAdapter, ErrorChain};
+use chainwatch_store::Store;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+const TRACE_TARGET: &str = "chainwatch::bin::watch";
+
+/// Time between two passes over the watch list.
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Most entries of one chain re-traced per pass (least recently traced first).
+const BATCH: u32 = 100;
+
+/// Starts the poller; it stops when `cancel` fires.
+pub(crate) fn spawn(
+    store: Store,
+    adapters: Vec<Arc<dyn ChainAdapter>>,
+    interval: Duration,
+    cancel: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            for adapter in &adapters {
+                pass(&store, adapter.as_ref(), &cancel).await;
+            }
+        }
+    })
+}
+
+/// One pass over `adapter`'s chain.
+async fn pass(store: &Store, adapter: &dyn ChainAdapter, cancel: &CancellationToken) {
+    let chain = adapter.chain();
+    let hashes = match store.open_watches(chain, BATCH).await {
+        Ok(h) => h,
+        Err(e) => {
+            warn!(target: TRACE_TARGET, chain = %chain, error = %ErrorChain(&e), "cannot read the watch list");
+            return;
+        }
+    };
+    for hash in hashes {
+        if cancel.is_cancelled() {
+            return;
+        }
+        match trace_transaction(store, Some(store), adapter, &hash).await {
+            Ok(out) if out.watched => {
+                debug!(target: TRACE_TARGET, chain = %chain, tx = %hash, status = out.trace.status.as_str(), "still watched");
+            }
+            Ok(out) => {
+                info!(target: TRACE_TARGET, chain = %chain, tx = %hash, status = out.trace.status.as_str(),
+                      message = %out.trace.message, "watched transaction is final");
+            }
+            Err(e) => {
+                warn!(target: TRACE_TARGET, chain = %chain, tx = %hash, error = %ErrorChain(&e), "re-trace failed; retrying next pass");
+            }
+        }
+    }
+}
