@@ -366,11 +366,27 @@ pub(crate) struct TimelineEntry {
     block_height: Option<u64>,
     /// Hash of that block.
     block_hash: Option<String>,
+    /// For REPLACED_BY, the transaction that took this one's nonce.
+    replaced_by: Option<String>,
+    /// For REPLACED_BY, how that transaction relates to this one.
+    replacement: Option<crate::traced::ReplacementKind>,
 }
 
 impl TimelineEntry {
     pub(crate) fn from_record(r: TimelineRecord) -> Self {
+        let detail = |k: &str| {
+            r.detail
+                .as_ref()
+                .and_then(|d| d[k].as_str())
+                .map(str::to_owned)
+        };
         Self {
+            replaced_by: detail("replaced_by"),
+            replacement: r
+                .detail
+                .as_ref()
+                .and_then(|d| serde_json::from_value(d["replacement"].clone()).ok())
+                .map(crate::traced::ReplacementKind::from_model),
             kind: r.kind,
             at: rfc3339_ms(r.at_ms),
             block_height: r.block_height,

@@ -266,7 +266,7 @@ pub(crate) enum ReplacementKind {
 }
 
 impl ReplacementKind {
-    fn from_model(k: model::ReplacementKind) -> Self {
+    pub(crate) fn from_model(k: model::ReplacementKind) -> Self {
         match k {
             model::ReplacementKind::SpeedUp => Self::SpeedUp,
             model::ReplacementKind::Cancel => Self::Cancel,

@@ -389,8 +389,8 @@ impl EvmAdapter {
             } else {
                 let why = match &pool {
                     Some(_) => "which no provider's mempool holds".to_owned(),
-                    None => "(the providers do not let chainwatch inspect their mempools, so \
-                             every lower unmined nonce is listed)"
+                    None => "which are not mined (the providers do not let chainwatch inspect \
+                             their mempools, so every lower unmined nonce is listed)"
                         .to_owned(),
                 };
                 let count = lower
@@ -399,9 +399,9 @@ impl EvmAdapter {
                 let mut t = TxTrace::new(
                     TraceStatus::Pending,
                     format!(
-                        "nonce gap: nonce {nonce} of {sender} cannot be mined before {} {} \
-                         ({count} missing) {why}; the sender's next nonce on chain is {account}. \
-                         Send the missing nonce{} or replace this transaction with nonce {account}",
+                        "nonce gap: nonce {nonce} of {sender} waits for {} {}, {why}; the \
+                         sender's next nonce on chain is {account}. Send the missing nonce{}, or \
+                         replace this transaction using nonce {account}",
                         if count == 1 { "nonce" } else { "nonces" },
                         nonce_list(&missing, count),
                         if count == 1 { "" } else { "s" },

@@ -166,7 +166,7 @@ fn report(out: &TraceOutcome, timeline: &[TimelineEntry]) -> String {
         s,
         "  watched       {}",
         if out.watched {
-            "yes: re-traced every few seconds until final"
+            "yes: `chainwatch dev` re-traces it every few seconds until final"
         } else {
             "no"
         }
@@ -178,7 +178,13 @@ fn report(out: &TraceOutcome, timeline: &[TimelineEntry]) -> String {
                 .block_height
                 .map(|h| format!(" block {h}"))
                 .unwrap_or_default();
-            let _ = writeln!(s, "    {} {}{block}", rfc3339_ms(e.at_ms), e.kind);
+            let by = e
+                .detail
+                .as_ref()
+                .and_then(|d| d["replaced_by"].as_str())
+                .map(|h| format!(" {h}"))
+                .unwrap_or_default();
+            let _ = writeln!(s, "    {} {}{by}{block}", rfc3339_ms(e.at_ms), e.kind);
         }
     }
     s

@@ -62,7 +62,7 @@ async fn gql_trace(dev: &Dev, hash: &str) -> Value {
             status reason message watched finality block {{ height }}
             facts {{ sender nonce accountNonce missingNonces baseFee maxFee replacedBy replacement }}
             transaction {{ status blockHeight finality timeline {{ kind }} }}
-            timeline {{ kind }}
+            timeline {{ kind replacedBy replacement }}
         }} }}"#
     );
     let resp = dev.graphql(&q).await;
@@ -281,11 +281,14 @@ async fn stuck_transactions_are_explained_and_their_timelines_recorded(pool: PgP
         "{g:#}"
     );
     assert_eq!(kinds(&g["timeline"]), ["SEEN_PENDING", "REPLACED_BY"]);
+    assert_eq!(g["timeline"][1]["replacedBy"], fast);
+    assert_eq!(g["timeline"][1]["replacement"], "SPEED_UP");
     let report = cli_report(&anvil, &db, &slow);
     assert!(
         report.contains(&format!("replaced by     {fast} (SPEED_UP)")),
         "{report}"
     );
+    assert!(report.contains(&format!("REPLACED_BY {fast}")), "{report}");
 
     // Cancel.
     let t = cli_trace(&anvil, &db, &orig);
