@@ -55,7 +55,8 @@ pub(crate) enum Command {
     /// Stops cleanly on Ctrl-C / SIGTERM: ingest stops, everything already fetched is written.
     Dev(DevArgs),
     /// Follows one chain and publishes its events to Kafka: the ingest process of a
-    /// deployment. Keeps no database: on start it reads the end of the chain's topic to find
+    /// deployment. Keeps no database (with --watch-database-url it polls the watch list of traced
+    /// transactions, nothing else): on start it reads the end of the chain's topic to find
     /// where it stopped, checks that block against the chain, and resumes (publishing a revert
     /// first if the chain reorganized while it was down). Serves /healthz, /readyz and /metrics.
     Ingest(IngestArgs),
@@ -197,6 +198,18 @@ pub(crate) struct IngestArgs {
 
     #[command(flatten)]
     pub(crate) kafka: KafkaArgs,
+
+    /// Postgres URL of the watch list (where `chainwatch trace` puts the transactions it
+    /// traces). When given, this process re-traces its chain's open entries every few seconds
+    /// until final and records their timeline (SEEN_PENDING, DROPPED, REPLACED_BY). Ingest keeps
+    /// nothing else in the database.
+    #[arg(
+        long,
+        env = "CHAINWATCH_WATCH_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) watch_database_url: Option<String>,
 
     /// Address of /healthz, /readyz and /metrics.
     #[arg(

@@ -1,7 +1,9 @@
 //! The watch-list poller: re-traces every open watch-list entry of the chains this process has
 //! adapters for, every [`POLL_INTERVAL`], until each is final.
 //!
-//! It runs where the chains' adapters and a writable database meet: in `chainwatch dev`. Each
+//! It runs where the chains' adapters and a writable database meet: in `chainwatch dev` (every
+//! configured chain), and in `chainwatch ingest` given `--watch-database-url` (its one chain),
+//! so that a Kafka deployment needs no extra process. Each
 //! pass traces through [`trace_transaction`], the same path as `chainwatch trace` and GraphQL,
 //! so the verdicts and the timeline events (`SEEN_PENDING`, `DROPPED`, `REPLACED_BY`, written at
 //! most once each) are the same whoever traced first. Once the transaction is indexed the trace

@@ -3,10 +3,11 @@
 //! binary. Each case (nonce gap, fee below the base fee, speed-up, cancel,
 //! `anvil_dropTransaction`, and a traced transaction that gets mined) is explained by GraphQL
 //! `traceTransaction` and by `chainwatch trace`, and its timeline is recorded in Postgres once.
+//! In a Kafka deployment, `chainwatch ingest --watch-database-url` polls the watch list.
 
 use std::time::{Duration, Instant};
 
-use chainwatch_testkit::{Anvil, evm};
+use chainwatch_testkit::{Anvil, Tansu, evm};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -373,4 +374,62 @@ async fn stuck_transactions_are_explained_and_their_timelines_recorded(pool: PgP
         "{out:?}"
     );
     assert!(dev.stop().success());
+}
+
+#[sqlx::test(migrations = false)]
+async fn ingest_polls_the_watch_list_when_given_a_database(pool: PgPool) {
+    let db = url_of(&pool).await;
+    assert!(
+        bin()
+            .args(["migrate", "--database-url", &db])
+            .env_remove("DATABASE_URL")
+            .status()
+            .unwrap()
+            .success()
+    );
+    let anvil = Anvil::spawn(&["--no-mining"]).await;
+    let broker = Tansu::spawn().await;
+    let acc = anvil.accounts().await;
+    let tx = send(&anvil, &acc[0], json!({"to": acc[1], "value": "0x1"})).await;
+    let t = cli_trace(&anvil, &db, &tx);
+    assert_eq!(t["trace"]["status"], "PENDING", "{t:#}");
+    assert_eq!(t["watched"], true);
+
+    let args: Vec<String> = [
+        "--chain",
+        &format!("{CHAIN}=anvil={}", anvil.url()),
+        "--brokers",
+        &broker.brokers(),
+        "--start-height",
+        "0",
+        "--watch-database-url",
+        &db,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut ingest = Dev::start_cmd("ingest", &args, &[]);
+    anvil.rpc("anvil_dropTransaction", json!([tx])).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ev: Vec<String> = events(&pool, &tx).await.into_iter().map(|e| e.0).collect();
+        if ev == ["SEEN_PENDING", "DROPPED"] {
+            break;
+        }
+        assert!(ingest.running(), "ingest exited; logs:\n{}", ingest.logs());
+        assert!(
+            Instant::now() < deadline,
+            "ingest did not record the drop: {ev:?}; logs:\n{}",
+            ingest.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let last: (String, bool) =
+        sqlx::query_as("SELECT last_status, final FROM watched_transactions WHERE hash = $1")
+            .bind(&tx)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(last, ("DROPPED".to_owned(), true));
+    assert!(ingest.logs().contains("watched transaction is final"));
+    assert!(ingest.stop().success(), "{}", ingest.logs());
 }
