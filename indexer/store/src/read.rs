@@ -175,7 +175,8 @@ macro_rules! chain_select {
     };
 }
 
-/// Chains (one row each) where the latest event of `$1` is `REORGED_OUT` and no row remains.
+/// Chains (one row each) where the latest index event of `$1` (the watch list's events do not
+/// count) is `REORGED_OUT` and no row remains.
 /// The lateral subquery walks the `(chain_id, tx_hash, id)` index once per chain.
 const REORGED_OUT_SELECT: &str = "
     SELECT c.chain_id
@@ -183,6 +184,7 @@ const REORGED_OUT_SELECT: &str = "
     CROSS JOIN LATERAL (
         SELECT e.kind FROM transaction_events e
         WHERE e.chain_id = c.chain_id AND e.tx_hash = $1
+          AND e.kind NOT IN ('SEEN_PENDING', 'DROPPED', 'REPLACED_BY')
         ORDER BY e.id DESC LIMIT 1) last
     WHERE last.kind = 'REORGED_OUT'
       AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.chain_id = c.chain_id AND t.hash = $1)";
@@ -210,6 +212,7 @@ impl Store {
         }
         let last: Option<String> = sqlx::query_scalar(
             "SELECT kind FROM transaction_events WHERE chain_id = $1 AND tx_hash = $2
+               AND kind NOT IN ('SEEN_PENDING', 'DROPPED', 'REPLACED_BY')
              ORDER BY id DESC LIMIT 1",
         )
         .bind(chain.as_str())

@@ -374,6 +374,48 @@ async fn stuck_transactions_are_explained_and_their_timelines_recorded(pool: PgP
         "{out:?}"
     );
     assert!(dev.stop().success());
+
+    // `serve` with the chain's providers traces read-only: the verdict, but no watch-list write.
+    let before: (String,) =
+        sqlx::query_as("SELECT last_traced_at::text FROM watched_transactions WHERE hash = $1")
+            .bind(&gap3)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let mut serve = Dev::start_cmd(
+        "serve",
+        &[
+            "--database-url".into(),
+            db.clone(),
+            "--chain".into(),
+            format!("{CHAIN}=anvil={}", anvil.url()),
+        ],
+        &[],
+    );
+    serve.wait_ready().await;
+    let g = gql_trace(&serve, &gap3).await;
+    assert_eq!(
+        (&g["reason"], &g["watched"]),
+        (&json!("NONCE_GAP"), &json!(true)),
+        "{g:#}"
+    );
+    let g = gql_trace(&serve, &slow).await;
+    assert_eq!(g["status"], "REPLACED", "{g:#}");
+    let after: (String,) =
+        sqlx::query_as("SELECT last_traced_at::text FROM watched_transactions WHERE hash = $1")
+            .bind(&gap3)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(before, after, "serve must not write");
+    assert!(serve.stop().success());
+
+    let help = bin().args(["trace", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("Exit codes:") && help.contains("2  bad input"),
+        "{help}"
+    );
 }
 
 #[sqlx::test(migrations = false)]

@@ -149,3 +149,29 @@ async fn every_watch_column_is_commented_and_readable(pool: PgPool) {
     .unwrap();
     assert!(readable);
 }
+
+#[sqlx::test(migrator = "chainwatch_store::MIGRATOR")]
+async fn a_traced_reorged_out_transaction_is_still_reorged_out(pool: PgPool) {
+    let store = store(&pool);
+    let chain = chain_id("evm:31337");
+    let (sc, old) = mined(&chain, 4);
+    let mut feed = Feed::new(&chain);
+    store
+        .apply_batch(&chain, &feed.apply_all(&old))
+        .await
+        .unwrap();
+    sc.reorg(1, 3);
+    let new = sc.canonical();
+    store
+        .apply_batch(&chain, &[feed.revert(&old[3], &old[4], &new[4])])
+        .await
+        .unwrap();
+    let gone = &old[4].txs[0].hash;
+    // Back in a mempool and traced: the watch list's SEEN_PENDING comes after REORGED_OUT.
+    store.record_trace(&chain, gone, &pending()).await.unwrap();
+    let r = store.transaction(&chain, gone).await.unwrap().unwrap();
+    assert_eq!(r.status, chainwatch_schema::TxStatus::ReorgedOut);
+    let all = store.transactions_by_hash(gone).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].status, chainwatch_schema::TxStatus::ReorgedOut);
+}
