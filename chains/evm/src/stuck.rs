@@ -46,6 +46,10 @@ const MAX_LISTED_NONCES: u64 = 64;
 /// where the transaction was last seen.
 const DEFAULT_SEARCH_DEPTH: u64 = 256;
 
+/// How many times the replacement search steps [`DEFAULT_SEARCH_DEPTH`] further back when the
+/// nonce was already used where the transaction was last seen.
+const MAX_STEPS_BACK: u32 = 4;
+
 /// A transaction object (`eth_getTransactionByHash`, a mempool entry, a full block's item),
 /// the fields a trace needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -215,7 +219,7 @@ impl EvmAdapter {
         Ok(trace)
     }
 
-    /// The latest block number, `None` before the first block.
+    /// The latest block number (`Some`, as the facts and the replacement search take it).
     async fn head_height(&self) -> Result<Option<u64>, FetchError> {
         let n: U64 = self.pool.request("eth_blockNumber", json!([])).await?;
         Ok(Some(n.to::<u64>()))
@@ -677,7 +681,14 @@ impl EvmAdapter {
             .unwrap_or_else(|| head.saturating_sub(DEFAULT_SEARCH_DEPTH))
             .min(head);
         // Invariant: the nonce at `lo` is not past `seen.nonce`, the nonce at `hi` is.
+        let mut steps_back = 0;
         while lo > 0 && self.nonce_at(sender, &quantity(lo)).await.ok()? > seen.nonce {
+            // Mined at or before where it was last seen (a lagging provider): look a little
+            // further back, not through the whole history.
+            steps_back += 1;
+            if steps_back > MAX_STEPS_BACK {
+                return None;
+            }
             lo = lo.saturating_sub(DEFAULT_SEARCH_DEPTH);
         }
         let mut hi = head;
