@@ -265,6 +265,10 @@ async fn stuck_transactions_are_explained_and_their_timelines_recorded(pool: PgP
     assert_eq!(t["transaction"]["status"], "SUCCEEDED");
     assert_eq!(kinds(&t["timeline"]), lifecycle);
     assert_eq!(t["watched"], false);
+    // The fee-too-low one, once the base fee fell back, was mined in the same block.
+    let g = gql_trace(&dev, &low).await;
+    assert_eq!(g["status"], "INDEXED", "{g:#}");
+    assert_eq!(kinds(&g["timeline"]), lifecycle);
 
     // Speed-up.
     let t = cli_trace(&anvil, &db, &slow);
