@@ -9,6 +9,10 @@
 //! most once each) are the same whoever traced first. Once the transaction is indexed the trace
 //! says `INDEXED` and the entry closes: `INCLUDED`, `SAFE` and `FINALIZED` then come from the
 //! index. Several pollers over one database are harmless (the writes are idempotent).
+//!
+//! Metrics: `chainwatch_watch_traces_total{chain,status}` (each re-trace by its verdict, `ERROR`
+//! when it failed) and `chainwatch_watch_open_transactions{chain}` (entries still open after the
+//! last pass, at most one batch).
 
 use std::{sync::Arc, time::Duration};
 
@@ -59,15 +63,24 @@ async fn pass(store: &Store, adapter: &dyn ChainAdapter, cancel: &CancellationTo
             return;
         }
     };
+    let mut open = hashes.len();
     for hash in hashes {
         if cancel.is_cancelled() {
             return;
         }
-        match trace_transaction(store, Some(store), adapter, &hash).await {
+        let result = trace_transaction(store, Some(store), adapter, &hash).await;
+        metrics::counter!(
+            "chainwatch_watch_traces_total",
+            "chain" => chain.to_string(),
+            "status" => result.as_ref().map_or("ERROR", |o| o.trace.status.as_str()),
+        )
+        .increment(1);
+        match result {
             Ok(out) if out.watched => {
                 debug!(target: TRACE_TARGET, chain = %chain, tx = %hash, status = out.trace.status.as_str(), "still watched");
             }
             Ok(out) => {
+                open -= 1;
                 info!(target: TRACE_TARGET, chain = %chain, tx = %hash, status = out.trace.status.as_str(),
                       message = %out.trace.message, "watched transaction is final");
             }
@@ -76,4 +89,6 @@ async fn pass(store: &Store, adapter: &dyn ChainAdapter, cancel: &CancellationTo
             }
         }
     }
+    metrics::gauge!("chainwatch_watch_open_transactions", "chain" => chain.to_string())
+        .set(open as f64);
 }

@@ -11,7 +11,7 @@ use chainwatch_testkit::{Anvil, Tansu, evm};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::support::{Dev, bin, dev_args, url_of};
+use crate::support::{Dev, bin, dev_args, sample, url_of};
 
 const GWEI: u64 = 1_000_000_000;
 const CHAIN: &str = "evm:31337";
@@ -317,6 +317,27 @@ async fn stuck_transactions_are_explained_and_their_timelines_recorded(pool: PgP
         "{g:#}"
     );
     assert_eq!(kinds(&g["timeline"]), ["SEEN_PENDING", "DROPPED"]);
+
+    // The poller's metrics: verdicts counted, the nonce gap still open.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = dev.get("/metrics").await;
+        let open = sample(
+            &m,
+            "chainwatch_watch_open_transactions",
+            &[("chain", CHAIN)],
+        );
+        let indexed = sample(
+            &m,
+            "chainwatch_watch_traces_total",
+            &[("chain", CHAIN), ("status", "INDEXED")],
+        );
+        if open == Some(1.0) && indexed.is_some_and(|n| n >= 1.0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "watch metrics: {m}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 
     // The nonce gap is still explained, and still watched.
     let g = gql_trace(&dev, &gap3).await;
