@@ -278,3 +278,30 @@ async fn included_and_failed_transactions() {
         t.message
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_providers_are_named_by_label_never_url() {
+    let anvil = Anvil::spawn(&["--no-mining"]).await;
+    let proxy = chainwatch_testkit::FaultProxy::start(anvil.url()).await;
+    let url = proxy.url_with_path("/v2/SECRETKEY0123456789");
+    let a = crate::support::connect(crate::support::ANVIL_CHAIN, &[("paid", &url)])
+        .await
+        .unwrap();
+    let acc = anvil.accounts().await;
+    let tx = send(&anvil, &acc[0], json!({"to": acc[1], "value": "0x1"})).await;
+    assert_eq!(a.trace(&tx).await.unwrap().status, TraceStatus::Pending);
+
+    for fault in [
+        chainwatch_testkit::Fault::Down,
+        chainwatch_testkit::Fault::Http500,
+    ] {
+        proxy.set(fault).await;
+        let e = a.trace(&tx).await.unwrap_err();
+        assert!(e.is_retryable(), "{fault:?}: {e:?}");
+        let text = chainwatch_chain_core::ErrorChain(&e).to_string();
+        assert!(text.contains("`paid`"), "{fault:?}: {text}");
+        for secret in ["SECRETKEY", &proxy.port().to_string(), "127.0.0.1"] {
+            assert!(!text.contains(secret), "{fault:?} leaks {secret}: {text}");
+        }
+    }
+}
