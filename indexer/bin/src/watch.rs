@@ -1,5 +1,6 @@
-//! The watch-list poller: re-traces every open watch-list entry of the chains this process has
-//! adapters for, every [`POLL_INTERVAL`], until each is final.
+//! The watch-list poller: every [`POLL_INTERVAL`], re-traces the open watch-list entries that
+//! are due (all of them during their first 10 minutes, then once a minute; see
+//! [`Store::open_watches`]) of the chains this process has adapters for, until each is final.
 //!
 //! It runs where the chains' adapters and a writable database meet: in `chainwatch dev` (every
 //! configured chain), and in `chainwatch ingest` given `--watch-database-url` (its one chain),

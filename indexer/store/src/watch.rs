@@ -23,6 +23,10 @@ use sqlx::Row;
 
 use crate::{Store, StoreError};
 
+/// For how long after it was first traced an open entry is re-traced on every poll; after that,
+/// once a minute.
+pub const WATCH_EAGER_MINUTES: i32 = 10;
+
 /// A watch-list row, as the trace needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchEntry {
@@ -92,19 +96,25 @@ impl Store {
         }))
     }
 
-    /// Hashes of `chain`'s open watch-list entries, least recently traced first, at most
-    /// `limit`.
+    /// Hashes of `chain`'s open watch-list entries that are due for a re-trace, least recently
+    /// traced first, at most `limit`. An entry is due on every call during its first
+    /// [`WATCH_EAGER_MINUTES`] minutes, then once a minute: a transaction stuck for hours (a
+    /// nonce gap nobody fills) costs its providers one trace a minute, not one per poll.
     pub async fn open_watches(
         &self,
         chain: &ChainId,
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
         let hashes = sqlx::query_scalar(
-            "SELECT hash FROM watched_transactions WHERE chain_id = $1 AND NOT final
+            "SELECT hash FROM watched_transactions
+             WHERE chain_id = $1 AND NOT final
+               AND (first_seen_at > now() - make_interval(mins => $3)
+                    OR last_traced_at <= now() - interval '1 minute')
              ORDER BY last_traced_at, hash LIMIT $2",
         )
         .bind(chain.as_str())
         .bind(i64::from(limit))
+        .bind(WATCH_EAGER_MINUTES)
         .fetch_all(&self.pool)
         .await?;
         Ok(hashes)

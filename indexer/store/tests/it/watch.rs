@@ -175,3 +175,23 @@ async fn a_traced_reorged_out_transaction_is_still_reorged_out(pool: PgPool) {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].status, chainwatch_schema::TxStatus::ReorgedOut);
 }
+
+#[sqlx::test(migrator = "chainwatch_store::MIGRATOR")]
+async fn old_entries_are_retraced_once_a_minute(pool: PgPool) {
+    let store = store(&pool);
+    let chain = chain_id("evm:31337");
+    store.record_trace(&chain, HASH, &pending()).await.unwrap();
+    assert_eq!(store.open_watches(&chain, 10).await.unwrap(), vec![HASH]);
+    // Stuck for an hour and traced just now: not due.
+    sqlx::query("UPDATE watched_transactions SET first_seen_at = now() - interval '1 hour'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(store.open_watches(&chain, 10).await.unwrap().is_empty());
+    // Traced a minute ago: due again.
+    sqlx::query("UPDATE watched_transactions SET last_traced_at = now() - interval '61 seconds'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(store.open_watches(&chain, 10).await.unwrap(), vec![HASH]);
+}
