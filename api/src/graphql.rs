@@ -201,6 +201,26 @@ impl Query {
             .gql()
     }
 
+    /// The live diagnosis of a transaction that may not be indexed: INDEXED (then
+    /// `transaction` is the indexed answer), INCLUDED or FAILED in a block not indexed yet,
+    /// PENDING with a reason (NONCE_GAP, FEE_TOO_LOW, WAITING), REPLACED (by which transaction,
+    /// speed-up or cancel), DROPPED or NOT_FOUND, with a message in plain words and the facts
+    /// behind it. Asks the chain's providers, so the chain needs providers in this API process
+    /// (else a TRACING_UNAVAILABLE error); providers that fail give an UPSTREAM_ERROR. In
+    /// `chainwatch dev` a transaction that is not final goes on the watch list.
+    async fn trace_transaction(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Chain id, family:network (e.g. evm:1).")] chain: String,
+        #[graphql(
+            desc = "Transaction hash: 0x and 64 hex digits on EVM (any case), the chain's own form elsewhere."
+        )]
+        hash: String,
+    ) -> Option<crate::traced::TransactionTrace> {
+        let res = crate::traced::resolve(ctx, &chain, &hash).await;
+        null_on_error(ctx, res)
+    }
+
     /// Every known chain (configured or with data), ordered by id.
     async fn chains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Chain>> {
         async {
@@ -358,11 +378,27 @@ pub(crate) struct TimelineEntry {
     block_height: Option<u64>,
     /// Hash of that block.
     block_hash: Option<String>,
+    /// For REPLACED_BY, the transaction that took this one's nonce.
+    replaced_by: Option<String>,
+    /// For REPLACED_BY, how that transaction relates to this one.
+    replacement: Option<crate::traced::ReplacementKind>,
 }
 
 impl TimelineEntry {
-    fn from_record(r: TimelineRecord) -> Self {
+    pub(crate) fn from_record(r: TimelineRecord) -> Self {
+        let detail = |k: &str| {
+            r.detail
+                .as_ref()
+                .and_then(|d| d[k].as_str())
+                .map(str::to_owned)
+        };
         Self {
+            replaced_by: detail("replaced_by"),
+            replacement: r
+                .detail
+                .as_ref()
+                .and_then(|d| serde_json::from_value(d["replacement"].clone()).ok())
+                .map(crate::traced::ReplacementKind::from_model),
             kind: r.kind,
             at: rfc3339_ms(r.at_ms),
             block_height: r.block_height,
@@ -387,7 +423,7 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    fn from_model(f: &model::Failure) -> Self {
+    pub(crate) fn from_model(f: &model::Failure) -> Self {
         Self {
             kind: FailureKind::from_model(f.kind),
             code: f.code.clone(),

@@ -1,7 +1,8 @@
 //! chainwatch's read API: GraphQL over axum, with health endpoints.
 //!
-//! The API reads only, through [`chainwatch_store::Store`] (connect it with
-//! [`Store::connect_read_only`](chainwatch_store::Store::connect_read_only)); it never writes.
+//! The API reads through [`chainwatch_store::Store`] (connect it with
+//! [`Store::connect_read_only`](chainwatch_store::Store::connect_read_only)); the only write is
+//! the watch list of `traceTransaction`, and only with a writable store given for it (below).
 //!
 //! Routes of [`router`]:
 //! - `POST /graphql`: GraphQL queries (JSON body `{"query", "variables", "operationName"}`).
@@ -42,6 +43,12 @@
 //!   [`chainwatch_store::read`]); times are RFC 3339 strings in UTC with milliseconds.
 //! - Queries deeper than [`ApiConfig::max_depth`] or more complex than
 //!   [`ApiConfig::max_complexity`] are rejected before they run.
+//! - `traceTransaction(chain, hash)` is the one resolver that leaves the database: it asks the
+//!   chain's adapter ([`ApiConfig::tracers`]) what the providers know of a transaction that may
+//!   not be indexed (see [`trace`]). A chain without an adapter is a `TRACING_UNAVAILABLE` error
+//!   on argument `chain`; providers that fail give `UPSTREAM_ERROR` (providers named by label,
+//!   never URL). It writes only when the tracers carry a writable watch store (`chainwatch dev`):
+//!   the transaction then goes on the watch list. `chainwatch serve` stays read-only.
 //! - The schema's SDL ([`sdl`]) is snapshotted in `schema/graphql/schema.graphql`; a test fails
 //!   on any difference (`UPDATE_SNAPSHOT=1` rewrites the file).
 
@@ -55,12 +62,15 @@ mod live;
 mod pages;
 mod time;
 mod timing;
+pub mod trace;
+mod traced;
 mod validate;
 
 pub use graphql::Query;
 pub use http::{router, serve};
 pub use limits::RateLimit;
 pub use live::Subscription;
+pub use time::rfc3339_ms;
 
 use async_graphql::{EmptyMutation, Schema, SchemaBuilder};
 use chainwatch_schema::ChainId;
@@ -98,6 +108,9 @@ pub struct ApiConfig {
     pub client_ip_header: Option<String>,
     /// Whether `__schema` / `__type` introspection is answered.
     pub introspection: bool,
+    /// Adapters for `traceTransaction` (chains without one answer TRACING_UNAVAILABLE) and,
+    /// when writable, the watch-list store. Default: none.
+    pub tracers: trace::Tracers,
 }
 
 impl Default for ApiConfig {
@@ -116,6 +129,7 @@ impl Default for ApiConfig {
             rate_limit: None,
             client_ip_header: None,
             introspection: true,
+            tracers: trace::Tracers::default(),
         }
     }
 }

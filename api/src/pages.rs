@@ -332,6 +332,12 @@ pub(crate) struct BlockPointer {
     hash: String,
 }
 
+impl BlockPointer {
+    pub(crate) fn new(height: u64, hash: String) -> Self {
+        Self { height, hash }
+    }
+}
+
 /// A reorg chainwatch undid: the blocks above the fork were removed with their transactions.
 #[derive(Debug, SimpleObject)]
 pub(crate) struct Reorg {

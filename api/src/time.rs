@@ -2,7 +2,7 @@
 
 /// Formats milliseconds since the Unix epoch as RFC 3339 in UTC with milliseconds, e.g.
 /// `2023-11-14T22:13:20.000Z`.
-pub(crate) fn rfc3339_ms(ms: u64) -> String {
+pub fn rfc3339_ms(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days);

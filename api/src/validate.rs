@@ -163,7 +163,7 @@ mod tests {
                 assert_eq!(argument, "hash");
                 message
             }
-            ApiError::Internal(e) => panic!("unexpected {e:?}"),
+            other => panic!("unexpected {other:?}"),
         }
     }
 
@@ -220,7 +220,7 @@ mod tests {
                         "{message}"
                     );
                 }
-                ApiError::Internal(e) => panic!("unexpected {e:?}"),
+                other => panic!("unexpected {other:?}"),
             }
         }
         // Aptos: the AIP-40 form the adapter stores.
@@ -252,7 +252,7 @@ mod tests {
                         "{message}"
                     );
                 }
-                ApiError::Internal(e) => panic!("unexpected {e:?}"),
+                other => panic!("unexpected {other:?}"),
             }
         }
         let sol = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
@@ -275,7 +275,7 @@ mod tests {
                     assert_eq!(argument, "first");
                     assert_eq!(message, format!("invalid first {bad}: expected 1 to 100"));
                 }
-                ApiError::Internal(e) => panic!("unexpected {e:?}"),
+                other => panic!("unexpected {other:?}"),
             }
         }
     }
@@ -299,7 +299,7 @@ mod tests {
                     "{message}"
                 );
             }
-            ApiError::Internal(e) => panic!("unexpected {e:?}"),
+            other => panic!("unexpected {other:?}"),
         }
     }
 }

@@ -6,6 +6,7 @@ mod limits;
 mod pages;
 mod queries;
 mod sdl;
+mod trace;
 
 use std::time::Duration;
 

@@ -117,6 +117,7 @@ impl ApiSection {
             rate_limit,
             client_ip_header: self.client_ip_header.clone(),
             introspection: self.introspection.unwrap_or(d.introspection),
+            tracers: d.tracers,
         })
     }
 }

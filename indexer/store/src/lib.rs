@@ -10,6 +10,8 @@
 //!   refused with [`StoreError::RevertBelowFinalized`].
 //! - Finality is never written per transaction: it is derived from the block height and the
 //!   chain's safe/finalized watermarks (see [`read`]).
+//! - The watch list ([`watch`]): traced transactions polled until final, with the timeline
+//!   events only it writes (`SEEN_PENDING`, `DROPPED`, `REPLACED_BY`), each at most once.
 //! - Queries are plain `sqlx::query` with binds (no compile-time checked macros), so building
 //!   needs no database.
 
@@ -21,6 +23,7 @@ pub mod read;
 mod snapshot;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testing;
+pub mod watch;
 mod write;
 
 pub use error::StoreError;

@@ -17,5 +17,6 @@ mod reorg;
 mod serve;
 mod status;
 mod status_command;
+mod stuck;
 mod subscriptions;
 mod support;
