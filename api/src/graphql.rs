@@ -118,6 +118,7 @@ impl Query {
     /// keysets, so blocks indexed while a client walks the pages (they sit above the first page)
     /// never make a later page repeat or skip a transaction.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "5 + crate::pages::page_cost(first, child_complexity)")]
     async fn transactions(
         &self,
         ctx: &Context<'_>,
@@ -184,6 +185,7 @@ impl Query {
     }
 
     /// The reorgs chainwatch undid on `chain`, newest first.
+    #[graphql(complexity = "5 + crate::pages::page_cost(first, child_complexity)")]
     async fn reorgs(
         &self,
         ctx: &Context<'_>,

@@ -132,18 +132,31 @@ async fn graphql(State(st): State<AppState>, body: Result<Bytes, BytesRejection>
             );
         }
     };
-    let req: async_graphql::Request = match serde_json::from_slice(&body) {
+    let not_a_request = |why: String| {
+        error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            format!(
+                "the body is not a GraphQL request: expected a JSON object with a \"query\" \
+                 string (and optional \"variables\" object and \"operationName\"); {why}"
+            ),
+        )
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return not_a_request(e.to_string()),
+    };
+    if !value.get("query").is_some_and(serde_json::Value::is_string) {
+        let got = match &value {
+            serde_json::Value::Array(_) => "got an array (batches are not accepted)",
+            serde_json::Value::Object(_) => "got an object without a \"query\" string",
+            _ => "got another JSON value",
+        };
+        return not_a_request(got.to_owned());
+    }
+    let req: async_graphql::Request = match serde_json::from_value(value) {
         Ok(r) => r,
-        Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                format!(
-                    "the body is not a GraphQL request: expected a JSON object with a \"query\" \
-                     string (and optional \"variables\" object and \"operationName\"); {e}"
-                ),
-            );
-        }
+        Err(e) => return not_a_request(e.to_string()),
     };
     let Ok(mut resp) = tokio::time::timeout(st.query_timeout, st.schema.execute(req)).await else {
         return error_response(

@@ -90,7 +90,8 @@ pub struct ApiConfig {
     pub max_page_size: usize,
     /// Deepest query accepted (each nested field counts one, introspection included).
     pub max_depth: usize,
-    /// Most complex query accepted (each selected field counts one).
+    /// Most complex query accepted: each selected field counts one, and the fields under a
+    /// paginated list count once per item asked for (`first`).
     pub max_complexity: usize,
     /// Largest request body accepted, in bytes; larger is `413` `PAYLOAD_TOO_LARGE`.
     pub max_body_bytes: usize,
@@ -114,15 +115,15 @@ pub struct ApiConfig {
 }
 
 impl Default for ApiConfig {
-    /// No configured chains, pages of 100, depth 16 and complexity 1000 (room for GraphiQL's
-    /// introspection query, far above any real query of this schema), bodies up to 64 KiB,
+    /// No configured chains, pages of 100, depth 16 and complexity 5000 (room for GraphiQL's
+    /// introspection query and a full page of 100 transactions with every field), bodies up to 64 KiB,
     /// queries up to 10 s, no CORS, no rate limit, introspection on.
     fn default() -> Self {
         Self {
             known_chains: Vec::new(),
             max_page_size: 100,
             max_depth: 16,
-            max_complexity: 1000,
+            max_complexity: 5000,
             max_body_bytes: 64 * 1024,
             query_timeout: std::time::Duration::from_secs(10),
             cors_allowed_origins: Vec::new(),

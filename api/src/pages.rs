@@ -101,6 +101,15 @@ impl TransactionConnection {
     }
 }
 
+/// The complexity of a page: what one item costs times the items asked for (`first`, 20 when
+/// absent). A `first` outside 1 to the page size is rejected when the field runs, with a
+/// clearer error than "too complex", so it counts as at least 1 and at most 100 items (the
+/// default page size) here.
+pub(crate) fn page_cost(first: Option<i32>, per_item: usize) -> usize {
+    let items = first.map_or(20, |f| usize::try_from(f).unwrap_or(1).clamp(1, 100));
+    items.saturating_mul(per_item)
+}
+
 /// The arguments of `Query.transactions`, as given.
 #[derive(Debug)]
 pub(crate) struct AddressArgs<'a> {
@@ -239,7 +248,7 @@ impl Block {
 
     /// The block's transactions in index order: at most `first` (1 to the API's page size)
     /// after the cursor `after` (a cursor of this block's transactions).
-    #[graphql(complexity = "5 + child_complexity")]
+    #[graphql(complexity = "5 + page_cost(first, child_complexity)")]
     async fn transactions(
         &self,
         ctx: &Context<'_>,

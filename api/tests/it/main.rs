@@ -1,6 +1,7 @@
 //! Integration tests of chainwatch-api: GraphQL over a real Postgres (a fresh database per
 //! `#[sqlx::test]`, `DATABASE_URL` names the server), directly on the schema and over HTTP.
 
+mod hostile;
 mod http;
 mod limits;
 mod pages;
