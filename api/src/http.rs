@@ -31,8 +31,9 @@ struct AppState {
     max_body_bytes: usize,
 }
 
-/// The API's routes over `store`: `POST /graphql` (queries), `GET /graphql` (GraphiQL),
-/// `GET /healthz` and `GET /readyz`, with `cfg`'s protections: the body limit and query
+/// The API's routes over `store`: `GET /` (the support console), `POST /graphql` (queries),
+/// `GET /graphql` (GraphiQL), `GET /graphql/ws` (subscriptions over graphql-ws), `GET /healthz`
+/// and `GET /readyz`, with `cfg`'s protections: the body limit and query
 /// timeout on `/graphql`, the per-client rate limit on `/graphql` (not on health checks), and
 /// CORS for the configured origins.
 pub fn router(store: Store, cfg: ApiConfig) -> Router {
@@ -58,6 +59,7 @@ pub fn router(store: Store, cfg: ApiConfig) -> Router {
         ));
     }
     let mut router = gql
+        .route("/", get(console))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state);
@@ -176,6 +178,11 @@ async fn graphql(State(st): State<AppState>, body: Result<Bytes, BytesRejection>
     }
     let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The support console: search any hash, chains and reorgs (plain HTML and JS, no build step).
+async fn console() -> Html<&'static str> {
+    Html(include_str!("../console/index.html"))
 }
 
 async fn graphiql() -> Html<&'static str> {

@@ -5,6 +5,10 @@
 //! the watch list of `traceTransaction`, and only with a writable store given for it (below).
 //!
 //! Routes of [`router`]:
+//! - `GET /`: the support console (`api/console/index.html`): one search box for any hash on
+//!   any chain (status, finality, failure reason, timeline, updated live over graphql-ws; a
+//!   transaction chainwatch has not indexed is traced live), the chains table and recent reorgs.
+//! - `GET /graphql/ws`: subscriptions (`transactionStatus`, `chainStatus`) over graphql-ws.
 //! - `POST /graphql`: GraphQL queries (JSON body `{"query", "variables", "operationName"}`).
 //! - `GET /graphql`: the GraphiQL page, which posts to the same path.
 //! - `GET /healthz`: `200 ok` while the process runs (liveness).

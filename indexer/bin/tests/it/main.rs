@@ -5,6 +5,7 @@
 
 mod aptos;
 mod config_errors;
+mod console;
 mod decode;
 mod failover;
 mod kafka;
