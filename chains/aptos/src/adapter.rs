@@ -6,13 +6,15 @@ use std::{
 };
 
 use async_trait::async_trait;
-use chainwatch_chain_core::{ChainAdapter, EndpointPool, FetchError, FinalityModel};
+use chainwatch_chain_core::{
+    ChainAdapter, ChainIdAnswer, EndpointPool, FetchError, FinalityModel, check_chain_ids,
+    check_pool_serves,
+};
 use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead, TxTrace};
 use futures::future::join_all;
-use tracing::{info, warn};
 
 use crate::{
-    DecodeError, TRACE_TARGET,
+    DecodeError,
     ids::canonical_hash,
     normalize::{Completeness, normalize_block},
     rest::{LedgerInfo, RestBlock, RestTxn},
@@ -104,56 +106,19 @@ impl AptosAdapter {
         opts: AptosOptions,
     ) -> Result<Self, FetchError> {
         let chain_id = aptos_chain_id(&chain)?;
-        if pool.chain() != &chain {
-            return Err(FetchError::permanent(
-                "invalid_config",
-                format!(
-                    "the provider pool serves {} but the adapter was asked to follow {chain}",
-                    pool.chain()
-                ),
-            ));
-        }
+        check_pool_serves(&chain, &pool)?;
         let answers =
             join_all((0..pool.len()).map(|i| pool.get_json_on::<LedgerInfo>(i, route::LEDGER, "")))
-                .await;
-        let (mut verified, mut mismatches, mut unreachable) = (0usize, Vec::new(), Vec::new());
-        for (label, answer) in pool.labels().zip(answers) {
-            match answer {
-                Ok(Some(li)) if li.chain_id == chain_id => verified += 1,
-                Ok(Some(li)) => mismatches.push(format!(
-                    "provider `{label}` reports chain id {} but the chain is configured as {chain}",
-                    li.chain_id
-                )),
-                Ok(None) => unreachable.push(format!("`{label}` (no ledger info at the URL)")),
-                Err(e) => {
-                    warn!(
-                        target: TRACE_TARGET,
-                        chain = %chain,
-                        provider = label,
-                        reason = e.reason,
-                        error = %e.message,
-                        "provider unreachable at start; its chain id is not verified"
-                    );
-                    unreachable.push(format!("`{label}` ({})", e.reason));
-                }
-            }
-        }
-        if !mismatches.is_empty() {
-            return Err(FetchError::permanent(
-                "chain_id_mismatch",
-                mismatches.join("; "),
-            ));
-        }
-        if verified == 0 {
-            return Err(FetchError::transient(
-                "unreachable",
-                format!(
-                    "no provider of {chain} could be reached to verify its chain id (tried {})",
-                    unreachable.join(", ")
-                ),
-            ));
-        }
-        info!(target: TRACE_TARGET, chain = %chain, verified, providers = pool.len(), "chain id verified");
+                .await
+                .into_iter()
+                .map(|answer| match answer {
+                    Ok(Some(li)) if li.chain_id == chain_id => ChainIdAnswer::Matches,
+                    Ok(Some(li)) => ChainIdAnswer::Other(li.chain_id.to_string()),
+                    Ok(None) => ChainIdAnswer::Unknown("no ledger info at the URL".into()),
+                    Err(e) => ChainIdAnswer::Unknown(e.reason.into()),
+                })
+                .collect();
+        check_chain_ids(&chain, &pool, answers)?;
         Ok(Self {
             chain,
             chain_id,

@@ -104,6 +104,3 @@ mod vm_status;
 pub use adapter::{AptosAdapter, AptosOptions, aptos_chain_id};
 pub use decode::{DecodeError, api_error_failure, decode_files};
 pub use ids::canonical_address;
-
-/// Trace target of this crate.
-pub(crate) const TRACE_TARGET: &str = "chainwatch::chain_aptos";

@@ -27,6 +27,7 @@ pub mod quorum;
 mod redact;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
+mod verify;
 
 pub use adapter::{ChainAdapter, FinalityModel};
 pub use backoff::Backoff;
@@ -34,6 +35,7 @@ pub use error::{ErrorChain, FetchError, RpcError};
 pub use pool::{EndpointPool, PoolConfig, ProviderConfig, ProviderHealth};
 pub use quorum::QuorumConfig;
 pub use redact::Redactor;
+pub use verify::{ChainIdAnswer, check_chain_ids, check_pool_serves};
 
 /// Trace target prefix for this crate.
 pub(crate) const TRACE_TARGET: &str = "chainwatch::chain_core";

@@ -452,6 +452,20 @@ impl EndpointPool {
         method: &'static str,
         params: serde_json::Value,
     ) -> Result<T, FetchError> {
+        self.failover(method, |idx| self.send::<T>(idx, method, &params))
+            .await
+    }
+
+    /// The failover loop every call goes through (JSON-RPC and REST): `call(idx)` makes one
+    /// request to provider `idx` (booking its health and metrics). Picks the healthiest untried
+    /// provider, hedges a slow attempt (see [`PoolConfig::hedge_after`]), fails over on transient
+    /// errors, backs off once every provider was tried, and gives up after the attempt budget
+    /// with the last transient error. A permanent answer is returned at once.
+    async fn failover<T, F, Fut>(&self, method: &'static str, call: F) -> Result<T, FetchError>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Attempt>>,
+    {
         let n = self.providers.len();
         let max_attempts = if self.cfg.max_attempts == 0 {
             (2 * n as u32).max(3)
@@ -471,7 +485,7 @@ impl EndpointPool {
                 }
             };
             tried[idx] = true;
-            match self.attempt::<T>(idx, &mut tried, method, &params).await {
+            match self.hedged(idx, &mut tried, method, &call).await {
                 Ok(v) => return Ok(v),
                 Err(Attempt::Permanent(e)) => {
                     return Err(FetchError::Permanent {
@@ -489,7 +503,7 @@ impl EndpointPool {
                         reason = e.reason,
                         error = %e.message,
                         remaining_attempts = remaining,
-                        "rpc request failed; failing over"
+                        "request failed; failing over"
                     );
                     last = Some(e);
                 }
@@ -568,18 +582,22 @@ impl EndpointPool {
     /// One attempt on provider `idx`, hedged on the next-best untried provider when
     /// [`PoolConfig::hedge_after`] passes without an answer. The first good (or permanent)
     /// answer wins; when both fail transiently, the later error is returned.
-    async fn attempt<T: DeserializeOwned>(
+    async fn hedged<T, F, Fut>(
         &self,
         idx: usize,
         tried: &mut [bool],
         method: &'static str,
-        params: &serde_json::Value,
-    ) -> Result<T, Attempt> {
+        call: &F,
+    ) -> Result<T, Attempt>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Attempt>>,
+    {
         let Some(after) = self.cfg.hedge_after.filter(|_| self.providers.len() > 1) else {
-            return self.send(idx, method, params).await;
+            return call(idx).await;
         };
         let started = Instant::now();
-        let first = self.send::<T>(idx, method, params);
+        let first = call(idx);
         tokio::pin!(first);
         tokio::select! {
             r = &mut first => return r,
@@ -597,7 +615,7 @@ impl EndpointPool {
         )
         .increment(1);
         debug!(target: TRACE_TARGET, chain = %self.chain, slow = %self.providers[idx].label, hedge = %self.providers[hedge].label, method, "hedging a slow request");
-        let second = self.send::<T>(hedge, method, params);
+        let second = call(hedge);
         tokio::pin!(second);
         tokio::select! {
             r = &mut first => match r {

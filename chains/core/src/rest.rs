@@ -5,10 +5,9 @@
 //! (`EndpointPool::observe`, `pick`) instead of copying it.
 
 use serde::de::DeserializeOwned;
-use tracing::warn;
 
 use super::{Attempt, EndpointPool, Provider, classify_reqwest};
-use crate::{Backoff, FetchError, RpcError, TRACE_TARGET};
+use crate::{FetchError, RpcError};
 
 /// How much of an error body an error message quotes.
 const MAX_BODY_SHOWN: usize = 300;
@@ -40,63 +39,14 @@ impl EndpointPool {
         route: &'static str,
         path_and_query: &str,
     ) -> Result<Option<T>, FetchError> {
-        let n = self.providers.len();
-        let max_attempts = if self.cfg.max_attempts == 0 {
-            (2 * n as u32).max(3)
-        } else {
-            self.cfg.max_attempts
-        };
-        let mut tried = vec![false; n];
-        let mut backoff = Backoff::new(self.cfg.backoff_base, self.cfg.backoff_max);
-        let mut last: Option<RpcError> = None;
-        for attempt in 0..max_attempts {
-            let idx = match self.pick(&tried) {
-                Some(i) => i,
-                None => {
-                    tokio::time::sleep(backoff.next_delay()).await;
-                    tried.iter_mut().for_each(|t| *t = false);
-                    self.pick(&tried).unwrap_or(0)
-                }
-            };
-            tried[idx] = true;
-            let p = &self.providers[idx];
-            match self
-                .observe(idx, route, self.get_inner::<T>(p, path_and_query))
-                .await
-            {
-                Ok(v) => return Ok(v),
-                Err(Attempt::Permanent(e)) => {
-                    return Err(FetchError::Permanent {
-                        reason: e.reason,
-                        source: Box::new(e),
-                    });
-                }
-                Err(Attempt::Transient(e)) => {
-                    warn!(
-                        target: TRACE_TARGET,
-                        chain = %self.chain,
-                        provider = %e.provider,
-                        method = route,
-                        reason = e.reason,
-                        error = %e.message,
-                        remaining_attempts = max_attempts - attempt - 1,
-                        "rest request failed; failing over"
-                    );
-                    last = Some(e);
-                }
-            }
-        }
-        let e = last.unwrap_or_else(|| RpcError {
-            provider: String::new(),
-            reason: "no_attempt",
-            code: None,
-            message: "no attempt was made".into(),
-            data: None,
-        });
-        Err(FetchError::Transient {
-            reason: e.reason,
-            source: Box::new(e),
+        self.failover(route, |idx| {
+            self.observe(
+                idx,
+                route,
+                self.get_inner::<T>(&self.providers[idx], path_and_query),
+            )
         })
+        .await
     }
 
     /// [`EndpointPool::get_json`] on one provider (by configuration index), with no failover:

@@ -11,11 +11,14 @@ use std::{
 
 use alloy_primitives::U64;
 use async_trait::async_trait;
-use chainwatch_chain_core::{ChainAdapter, EndpointPool, FetchError, FinalityModel, quorum};
+use chainwatch_chain_core::{
+    ChainAdapter, ChainIdAnswer, EndpointPool, FetchError, FinalityModel, check_chain_ids,
+    check_pool_serves, quorum,
+};
 use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead, SeenTx, TxTrace};
 use futures::future::join_all;
 use serde_json::json;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::{
     TRACE_TARGET,
@@ -176,63 +179,19 @@ impl EvmAdapter {
                 source: Box::new(e),
             })?,
         };
-        if pool.chain() != &chain {
-            return Err(FetchError::permanent(
-                "invalid_config",
-                format!(
-                    "the provider pool serves {} but the adapter was asked to follow {chain}",
-                    pool.chain()
-                ),
-            ));
-        }
+        check_pool_serves(&chain, &pool)?;
         let answers =
             join_all((0..pool.len()).map(|i| pool.request_on::<U64>(i, "eth_chainId", json!([]))))
-                .await;
-        let mut verified = 0usize;
-        let mut mismatches = Vec::new();
-        let mut unreachable = Vec::new();
-        for (label, answer) in pool.labels().zip(answers) {
-            match answer {
-                Ok(id) if id.to::<u64>() == chain_id => verified += 1,
-                Ok(id) => mismatches.push(format!(
-                    "provider `{label}` reports chain id {id} but the chain is configured as {chain}"
-                )),
-                Err(e) => {
-                    warn!(
-                        target: TRACE_TARGET,
-                        chain = %chain,
-                        provider = label,
-                        reason = e.reason,
-                        error = %e.message,
-                        "provider unreachable at start; its chain id is not verified"
-                    );
-                    unreachable.push(format!("`{label}` ({})", e.reason));
-                }
-            }
-        }
-        if !mismatches.is_empty() {
-            return Err(FetchError::permanent(
-                "chain_id_mismatch",
-                mismatches.join("; "),
-            ));
-        }
-        if verified == 0 {
-            return Err(FetchError::transient(
-                "unreachable",
-                format!(
-                    "no provider of {chain} could be reached to verify its chain id (tried {})",
-                    unreachable.join(", ")
-                ),
-            ));
-        }
-        info!(
-            target: TRACE_TARGET,
-            chain = %chain,
-            verified,
-            providers = pool.len(),
-            known_errors = errors.len(),
-            "chain id verified"
-        );
+                .await
+                .into_iter()
+                .map(|answer| match answer {
+                    Ok(id) if id.to::<u64>() == chain_id => ChainIdAnswer::Matches,
+                    Ok(id) => ChainIdAnswer::Other(id.to_string()),
+                    Err(e) => ChainIdAnswer::Unknown(e.reason.into()),
+                })
+                .collect();
+        check_chain_ids(&chain, &pool, answers)?;
+        info!(target: TRACE_TARGET, chain = %chain, known_errors = errors.len(), "custom errors loaded");
         Ok(Self {
             chain,
             chain_id,

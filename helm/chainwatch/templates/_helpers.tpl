@@ -152,6 +152,8 @@ readinessProbe:
 {{- define "chainwatch.tomlValue" -}}
 {{- if kindIs "string" . -}}{{ . | quote }}
 {{- else if kindIs "bool" . -}}{{ . }}
+{{- else if kindIs "slice" . -}}[{{ range $i, $e := . }}{{ if $i }}, {{ end }}{{ $e | toString | quote }}{{ end }}]
+{{- else if and (kindIs "float64" .) (ne (floor .) .) -}}{{ . }}
 {{- else -}}{{ . | int64 }}
 {{- end -}}
 {{- end -}}

@@ -8,6 +8,7 @@ mod config_errors;
 mod console;
 mod decode;
 mod failover;
+mod graphql_contract;
 mod kafka;
 mod metrics;
 mod migrate;
