@@ -1,0 +1,3 @@
+//! Integration tests of the Sui adapter and decoder.
+
+mod decode;
