@@ -28,7 +28,7 @@ pub mod test_utils;
 pub use adapter::{ChainAdapter, FinalityModel};
 pub use backoff::Backoff;
 pub use error::{ErrorChain, FetchError, RpcError};
-pub use pool::{EndpointPool, PoolConfig, ProviderConfig, ProviderHealth};
+pub use pool::{CallError, EndpointPool, PoolConfig, ProviderConfig, ProviderHealth};
 pub use quorum::QuorumConfig;
 pub use redact::Redactor;
 
