@@ -39,11 +39,13 @@
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod adapter;
 mod convert;
 mod decode;
 mod failure;
 mod normalize;
 
+pub use adapter::SuiAdapter;
 pub use decode::{decode_files, jsonrpc_to_grpc_json};
 
 use chainwatch_schema::ChainId;
@@ -66,7 +68,7 @@ pub enum DecodeError {
         file: String,
         /// What is wrong with it.
         #[source]
-        source: Box<DecodeError>,
+        source: Box<Self>,
     },
     /// Not JSON.
     #[error("not valid JSON: {0}")]
