@@ -13,6 +13,8 @@
 //!   gRPC messages (see `convert.rs` for the field table); the normalizer reads only gRPC
 //!   messages, so both paths give the same output.
 //!
+//! - `test-utils` feature: [`testing::MockNode`], a local Sui full node (tonic) for tests.
+//!
 //! No SDK type appears in the public API.
 //!
 //! # Model
@@ -44,6 +46,8 @@ mod convert;
 mod decode;
 mod failure;
 mod normalize;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 
 pub use adapter::SuiAdapter;
 pub use decode::{decode_files, jsonrpc_to_grpc_json};

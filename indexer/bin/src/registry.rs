@@ -11,6 +11,8 @@ use crate::config::ChainSection;
 pub(crate) const FAMILIES: &[&str] = &[
     #[cfg(feature = "evm")]
     "evm",
+    #[cfg(feature = "sui")]
+    "sui",
 ];
 
 /// Builds and verifies the adapter of one configured chain (e.g. checks every provider's chain
@@ -68,6 +70,10 @@ pub(crate) async fn connect(
                 chainwatch_chain_evm::EvmAdapter::connect(id.clone(), pool, opts).await?,
             ))
         }
+        #[cfg(feature = "sui")]
+        "sui" => Ok(Arc::new(
+            chainwatch_chain_sui::SuiAdapter::connect(id.clone(), pool).await?,
+        )),
         other => Err(FetchError::permanent(
             "invalid_config",
             format!("chain family `{other}` is not compiled into this build"),
@@ -98,6 +104,15 @@ pub(crate) fn decode(
                 .map(|(path, bytes)| (path.display().to_string(), bytes.as_slice()))
                 .collect();
             chainwatch_chain_evm::decode_files_with_abi_dir(chain, &named, opts.abi_dir.as_deref())
+                .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
+        }
+        #[cfg(feature = "sui")]
+        "sui" => {
+            let named: Vec<(String, &[u8])> = files
+                .iter()
+                .map(|(path, bytes)| (path.display().to_string(), bytes.as_slice()))
+                .collect();
+            chainwatch_chain_sui::decode_files(chain, &named)
                 .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
         }
         other => Err(format!(

@@ -6,11 +6,15 @@ use std::{sync::Arc, time::Duration};
 use chainwatch_chain_core::{
     ChainAdapter, EndpointPool, ErrorChain, FetchError, FinalityModel, PoolConfig, ProviderConfig,
 };
+use chainwatch_chain_sui::testing::{MockFault, MockNode, testnet_checkpoints};
 use chainwatch_chain_sui::{SuiAdapter, decode_files};
 use chainwatch_schema::{BlockRef, ChainId, Finality};
-use tonic::Code;
+use serde_json::Value;
 
-use crate::mock::{Mock, testnet_1953362, testnet_1969067};
+/// The recorded testnet checkpoints, as the mock node serves them.
+fn data() -> [Value; 2] {
+    testnet_checkpoints(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata"))
+}
 
 fn testnet() -> ChainId {
     "sui:testnet".parse().unwrap()
@@ -58,7 +62,7 @@ const CP2: (u64, &str) = (1_969_067, "Cji8yjGsk9Yg5sxUB4iWCQSiEjWHvVTzKMqBChvzNH
 
 #[tokio::test]
 async fn chain_is_checked_against_config() {
-    let node = Mock::start("testnet", vec![testnet_1953362()], true).await;
+    let node = MockNode::start("testnet", &data()[..1], true).await;
     let err = adapter(
         "sui:mainnet".parse().unwrap(),
         vec![provider("mock-a", node.url(), 1)],
@@ -85,7 +89,7 @@ async fn chain_is_checked_against_config() {
 /// JSON-RPC recordings; a checkpoint the node does not have is `None`.
 #[tokio::test]
 async fn backfill_matches_decode_of_the_recordings() {
-    let node = Mock::start("testnet", vec![testnet_1953362(), testnet_1969067()], true).await;
+    let node = MockNode::start("testnet", &data(), true).await;
     let a = adapter(testnet(), vec![provider("mock", node.url(), 1)])
         .await
         .unwrap();
@@ -152,7 +156,7 @@ async fn backfill_matches_decode_of_the_recordings() {
 /// `GetCheckpoint` polling.
 #[tokio::test]
 async fn live_follow_by_subscription() {
-    let node = Mock::start("testnet", vec![testnet_1953362()], true).await;
+    let node = MockNode::start("testnet", &data()[..1], true).await;
     let a = adapter(testnet(), vec![provider("mock", node.url(), 1)])
         .await
         .unwrap();
@@ -165,7 +169,7 @@ async fn live_follow_by_subscription() {
         Some(BlockRef::new(CP1.0, CP1.1))
     );
     let polls = node.checkpoint_calls();
-    node.publish(testnet_1969067());
+    node.publish(&data()[1]);
     eventually("head 1969067", || async {
         a.head(Finality::Finalized).await.unwrap() == Some(BlockRef::new(CP2.0, CP2.1))
     })
@@ -178,7 +182,7 @@ async fn live_follow_by_subscription() {
 /// Live follow by polling, with a node that does not implement the subscription.
 #[tokio::test]
 async fn live_follow_by_polling_without_subscription() {
-    let node = Mock::start("testnet", vec![testnet_1953362()], false).await;
+    let node = MockNode::start("testnet", &data()[..1], false).await;
     let a = adapter(testnet(), vec![provider("mock", node.url(), 1)])
         .await
         .unwrap();
@@ -186,7 +190,7 @@ async fn live_follow_by_polling_without_subscription() {
         a.head(Finality::Included).await.unwrap(),
         Some(BlockRef::new(CP1.0, CP1.1))
     );
-    node.publish(testnet_1969067());
+    node.publish(&data()[1]);
     assert_eq!(
         a.head(Finality::Included).await.unwrap(),
         Some(BlockRef::new(CP2.0, CP2.1))
@@ -198,10 +202,9 @@ async fn live_follow_by_polling_without_subscription() {
 /// the healthy one; the other two are booked as failing and reported in `provider_heads`.
 #[tokio::test]
 async fn failover_from_killed_and_erroring_providers() {
-    let data = || vec![testnet_1953362(), testnet_1969067()];
-    let killed = Mock::start("testnet", data(), true).await;
-    let erroring = Mock::start("testnet", data(), true).await;
-    let healthy = Mock::start("testnet", data(), true).await;
+    let killed = MockNode::start("testnet", &data(), true).await;
+    let erroring = MockNode::start("testnet", &data(), true).await;
+    let healthy = MockNode::start("testnet", &data(), true).await;
     let a = adapter(
         testnet(),
         vec![
@@ -213,7 +216,7 @@ async fn failover_from_killed_and_erroring_providers() {
     .await
     .unwrap();
     killed.kill();
-    erroring.fail_with(Some(Code::Internal));
+    erroring.fail_with(Some(MockFault::Internal));
 
     for _ in 0..3 {
         let b = a.block(CP1.0).await.unwrap().expect("checkpoint");
@@ -240,7 +243,7 @@ async fn failover_from_killed_and_erroring_providers() {
 
     // The erroring provider recovers and the healthy one fails: calls move over.
     erroring.fail_with(None);
-    healthy.fail_with(Some(Code::Unavailable));
+    healthy.fail_with(Some(MockFault::Unavailable));
     eventually("a block through the recovered provider", || async {
         a.block(CP2.0).await.ok().flatten().is_some()
     })

@@ -2,4 +2,3 @@
 
 mod adapter;
 mod decode;
-mod mock;

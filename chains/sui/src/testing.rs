@@ -1,5 +1,5 @@
-//! A local Sui full node for tests: the parts of the `sui.rpc.v2` gRPC services the adapter
-//! uses, served by tonic on 127.0.0.1.
+//! `test-utils` feature: a local Sui full node for tests ([`MockNode`]), serving the parts of the
+//! `sui.rpc.v2` gRPC services the adapter uses, with tonic on 127.0.0.1.
 //!
 //! - `LedgerService.GetServiceInfo` (chain name, chain id, latest checkpoint),
 //!   `LedgerService.GetCheckpoint` (by sequence number, or the latest; the read mask is applied
@@ -7,20 +7,21 @@
 //! - `SubscriptionService.SubscribeCheckpoints`: the latest checkpoint, then each one published
 //!   (the read mask applied); `UNIMPLEMENTED` when built without it.
 //!
-//! Its data: the recorded fixtures converted into gRPC messages (`testdata/grpc/`, written by
-//! `jsonrpc_to_grpc_json`; the conversion is documented in `src/convert.rs`). Nothing is
-//! synthesized: checkpoints keep their real sequence numbers and digests (so heights are not
-//! contiguous: 1953362, then 1969067 on testnet), and a checkpoint carries only the
-//! transactions that were recorded (1 of the 9 that checkpoint 1953362 lists; none of the 5 of
-//! 1969067); its contents still list every digest.
+//! Its data: checkpoints as gRPC protobuf JSON. The tests feed it the recorded fixtures
+//! converted by [`crate::jsonrpc_to_grpc_json`] (`testdata/grpc/`; the conversion is
+//! documented in `src/convert.rs`), with the recorded transactions of a checkpoint put in its
+//! `transactions` ([`testnet_checkpoints`]). Nothing is synthesized: checkpoints keep their real
+//! sequence numbers and digests (so heights are not contiguous: 1953362, then 1969067 on
+//! testnet), and a checkpoint carries only the transactions that were recorded (1 of the 9 that
+//! checkpoint 1953362 lists; none of the 5 of 1969067); its contents still list every digest.
 //!
-//! Faults: [`Mock::fail_with`] makes every call answer a gRPC error; [`Mock::kill`] stops the
-//! server (no more connections; open streams end).
+//! Faults: [`MockNode::fail_with`] makes every call answer a gRPC error; [`MockNode::kill`]
+//! stops the server (no more connections; open streams end).
 
 use std::{
     collections::BTreeMap,
     net::SocketAddr,
-    path::PathBuf,
+    path::Path,
     pin::Pin,
     sync::{
         Arc, Mutex,
@@ -29,45 +30,53 @@ use std::{
 };
 
 use futures::Stream;
+use serde_json::Value;
 use sui_rpc::{
     field::FieldMaskTree,
     merge::Merge,
     proto::sui::rpc::v2::{
-        Checkpoint, ExecutedTransaction, GetCheckpointRequest, GetCheckpointResponse,
-        GetServiceInfoRequest, GetServiceInfoResponse, SubscribeCheckpointsRequest,
-        SubscribeCheckpointsResponse,
+        Checkpoint, GetCheckpointRequest, GetCheckpointResponse, GetServiceInfoRequest,
+        GetServiceInfoResponse, SubscribeCheckpointsRequest, SubscribeCheckpointsResponse,
         get_checkpoint_request::CheckpointId,
         ledger_service_server::{LedgerService, LedgerServiceServer},
         subscription_service_server::{SubscriptionService, SubscriptionServiceServer},
     },
 };
 use tokio::sync::{broadcast, watch};
-use tonic::{Code, Request, Response, Status};
+use tonic::{Request, Response, Status};
 
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
+fn grpc_file(dir: &Path, name: &str) -> Value {
+    let path = dir.join("grpc").join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn grpc_file<T: serde::de::DeserializeOwned>(name: &str) -> T {
-    let bytes = std::fs::read(testdata(&format!("grpc/{name}"))).unwrap();
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("grpc/{name}: {e}"))
+/// The two recorded testnet checkpoints as gRPC protobuf JSON, read from
+/// `<testdata>/grpc/`: 1953362 with its one recorded transaction (J2Vk…, the 9th of its
+/// contents), and 1969067 (from the `sui_getCheckpoints` page) with none.
+pub fn testnet_checkpoints(testdata: &Path) -> [Value; 2] {
+    let mut first = grpc_file(testdata, "testnet-checkpoint-1953362.json");
+    first["transactions"] = Value::Array(vec![grpc_file(
+        testdata,
+        "testnet-tx-J2Vkui75vgoLvCmNiREVKwpeTVPCq5EQ71i2ETahP6R9.json",
+    )]);
+    let second = grpc_file(testdata, "testnet-getCheckpoints-page-1969067.json");
+    [first, second]
 }
 
-/// Testnet checkpoint 1953362 with its one recorded transaction (J2Vk…, the 9th of its
-/// contents).
-pub(crate) fn testnet_1953362() -> Checkpoint {
-    let mut c: Checkpoint = grpc_file("testnet-checkpoint-1953362.json");
-    let tx: ExecutedTransaction =
-        grpc_file("testnet-tx-J2Vkui75vgoLvCmNiREVKwpeTVPCq5EQ71i2ETahP6R9.json");
-    c.transactions.push(tx);
-    c
+fn checkpoint_of(json: &Value) -> Checkpoint {
+    serde_json::from_value(json.clone())
+        .unwrap_or_else(|e| panic!("not a sui.rpc.v2.Checkpoint in protobuf JSON: {e}"))
 }
 
-/// Testnet checkpoint 1969067 (from the `sui_getCheckpoints` page), no transaction recorded.
-pub(crate) fn testnet_1969067() -> Checkpoint {
-    grpc_file("testnet-getCheckpoints-page-1969067.json")
+/// A gRPC error the node can be told to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MockFault {
+    /// `INTERNAL`.
+    Internal,
+    /// `UNAVAILABLE`.
+    Unavailable,
 }
 
 #[derive(Debug)]
@@ -75,7 +84,7 @@ struct State {
     chain: String,
     checkpoints: Mutex<BTreeMap<u64, Checkpoint>>,
     published: broadcast::Sender<Checkpoint>,
-    fault: Mutex<Option<Code>>,
+    fault: Mutex<Option<MockFault>>,
     subscription: bool,
     killed: watch::Sender<bool>,
     checkpoint_calls: AtomicU64,
@@ -89,7 +98,8 @@ impl State {
             return Err(Status::unavailable("server is shutting down"));
         }
         match *self.fault.lock().unwrap() {
-            Some(code) => Err(Status::new(code, "injected fault")),
+            Some(MockFault::Internal) => Err(Status::internal("injected fault")),
+            Some(MockFault::Unavailable) => Err(Status::unavailable("injected fault")),
             None => Ok(()),
         }
     }
@@ -103,9 +113,9 @@ impl State {
     }
 }
 
-/// A running mock node.
+/// A running mock Sui full node; stops when killed (or with the runtime).
 #[derive(Debug, Clone)]
-pub(crate) struct Mock {
+pub struct MockNode {
     state: Arc<State>,
     addr: SocketAddr,
 }
@@ -222,21 +232,20 @@ impl SubscriptionService for Svc {
     }
 }
 
-impl Mock {
-    /// Starts a node of chain `chain` (e.g. `testnet`) holding `checkpoints`.
-    pub(crate) async fn start(
-        chain: &str,
-        checkpoints: Vec<Checkpoint>,
-        subscription: bool,
-    ) -> Self {
+impl MockNode {
+    /// Starts a node of chain `chain` (e.g. `testnet`) holding `checkpoints` (gRPC protobuf JSON
+    /// of `sui.rpc.v2.Checkpoint`, transactions included), with or without the checkpoint
+    /// subscription service. Panics on a checkpoint that does not decode (a test's own data).
+    pub async fn start(chain: &str, checkpoints: &[Value], subscription: bool) -> Self {
         let (published, _) = broadcast::channel(64);
         let (killed, mut killed_rx) = watch::channel(false);
         let state = Arc::new(State {
             chain: chain.to_owned(),
             checkpoints: Mutex::new(
                 checkpoints
-                    .into_iter()
-                    .map(|c| (c.sequence_number.unwrap(), c))
+                    .iter()
+                    .map(checkpoint_of)
+                    .map(|c| (c.sequence_number.expect("checkpoint sequence number"), c))
                     .collect(),
             ),
             published,
@@ -247,7 +256,9 @@ impl Mock {
             frames_sent: Arc::default(),
             last_mask: Mutex::new(Vec::new()),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let svc = Svc(state.clone());
         tokio::spawn(async move {
@@ -267,13 +278,14 @@ impl Mock {
     }
 
     /// The URL to configure as a provider.
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Publishes a new checkpoint: it becomes the latest and goes to every subscriber.
-    pub(crate) fn publish(&self, c: Checkpoint) {
-        let seq = c.sequence_number.unwrap();
+    pub fn publish(&self, checkpoint: &Value) {
+        let c = checkpoint_of(checkpoint);
+        let seq = c.sequence_number.expect("checkpoint sequence number");
         self.state
             .checkpoints
             .lock()
@@ -282,28 +294,28 @@ impl Mock {
         let _ = self.state.published.send(c);
     }
 
-    /// Every call answers `code` from now on (`None`: normal service again).
-    pub(crate) fn fail_with(&self, code: Option<Code>) {
-        *self.state.fault.lock().unwrap() = code;
+    /// Every call answers `fault` from now on (`None`: normal service again).
+    pub fn fail_with(&self, fault: Option<MockFault>) {
+        *self.state.fault.lock().unwrap() = fault;
     }
 
     /// Stops the server: no new connections, open streams end, calls in flight fail.
-    pub(crate) fn kill(&self) {
+    pub fn kill(&self) {
         let _ = self.state.killed.send(true);
     }
 
     /// `GetCheckpoint` calls answered (not counting faults).
-    pub(crate) fn checkpoint_calls(&self) -> u64 {
+    pub fn checkpoint_calls(&self) -> u64 {
         self.state.checkpoint_calls.load(Ordering::Relaxed)
     }
 
     /// Subscription frames sent.
-    pub(crate) fn frames_sent(&self) -> u64 {
+    pub fn frames_sent(&self) -> u64 {
         self.state.frames_sent.load(Ordering::Relaxed)
     }
 
     /// The read mask of the last `GetCheckpoint`.
-    pub(crate) fn last_mask(&self) -> Vec<String> {
+    pub fn last_mask(&self) -> Vec<String> {
         self.state.last_mask.lock().unwrap().clone()
     }
 }
