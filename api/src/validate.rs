@@ -173,6 +173,10 @@ mod tests {
         let sig = "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW";
         assert_eq!(normalize_hash(Some("solana"), sig).unwrap(), sig);
         assert_eq!(normalize_hash(None, sig).unwrap(), sig);
+        // Sui digests are base58 (32 bytes): kept as they are, on Sui and across chains.
+        let digest = "J2Vkui75vgoLvCmNiREVKwpeTVPCq5EQ71i2ETahP6R9";
+        assert_eq!(normalize_hash(Some("sui"), digest).unwrap(), digest);
+        assert_eq!(normalize_hash(None, digest).unwrap(), digest);
         // Aptos hashes are 0x hex: lowercased like EVM's.
         let upper = format!("0x{}", H[2..].to_ascii_uppercase());
         assert_eq!(normalize_hash(Some("aptos"), &upper).unwrap(), H);
@@ -201,6 +205,11 @@ mod tests {
         let sol = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
         assert_eq!(normalize_address("solana", sol).unwrap(), sol);
         assert_eq!(normalize_address("sui", "0xAB").unwrap(), "0xab");
+        let sui = "0x7D20dcdb2bca4f508ea9613994683eb4e76e9c4ed371169677c1be02aaf0b58e";
+        assert_eq!(
+            normalize_address("sui", sui).unwrap(),
+            sui.to_ascii_lowercase()
+        );
         for bad in ["", "a b", &"a".repeat(129)] {
             assert!(normalize_address("solana", bad).is_err());
         }
@@ -234,6 +243,7 @@ mod tests {
     #[test]
     fn chains_must_parse() {
         assert_eq!(parse_chain("chain", "evm:1").unwrap().as_str(), "evm:1");
+        assert_eq!(parse_chain("chain", "sui:testnet").unwrap().family(), "sui");
         match parse_chain("chain", "nope").unwrap_err() {
             ApiError::BadRequest { argument, message } => {
                 assert_eq!(argument, "chain");

@@ -15,4 +15,6 @@ mod reorg;
 mod serve;
 mod status;
 mod status_command;
+#[cfg(feature = "sui")]
+mod sui;
 mod support;

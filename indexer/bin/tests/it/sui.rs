@@ -1,0 +1,124 @@
+//! Sui end to end: `chainwatch decode --chain sui:<net>` on the recorded files, and
+//! `chainwatch dev` following a mock Sui gRPC node (the recorded testnet checkpoint 1953362)
+//! into Postgres, answered over GraphQL.
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use chainwatch_chain_sui::testing::{MockNode, testnet_checkpoints};
+use chainwatch_schema::ChainId;
+use sqlx::PgPool;
+
+use crate::support::{Dev, bin, url_of};
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../chains/sui/testdata")
+}
+
+const J2VK: &str = "J2Vkui75vgoLvCmNiREVKwpeTVPCq5EQ71i2ETahP6R9";
+const CP: (u64, &str) = (1_953_362, "BHeEq9rUuc2kdh1k7vk4oN22oK7TtpTpVuaM32fs6UrB");
+
+#[test]
+fn decode_jsonrpc_and_grpc_files_print_the_golden() {
+    let want =
+        std::fs::read_to_string(testdata().join("golden/decode/testnet-checkpoint-1953362.json"))
+            .unwrap();
+    for dir in ["", "grpc/"] {
+        let out = bin()
+            .args(["decode", "--chain", "sui:testnet"])
+            .arg(testdata().join(format!("{dir}testnet-tx-{J2VK}.json")))
+            .arg(testdata().join(format!("{dir}testnet-checkpoint-1953362.json")))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), want, "{dir}");
+    }
+}
+
+#[test]
+fn decode_not_found_error_file_is_named() {
+    let out = bin()
+        .args(["decode", "--chain", "sui:testnet"])
+        .arg(testdata().join("testnet-getTransactionBlock-not-found-error.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("testnet-getTransactionBlock-not-found-error.json: the file is a JSON-RPC error, not a transaction: transaction 7xZ5AAjrybwwPjXh7ojKert5v7eSYgzWEREtKrhSGQ7d was not found"),
+        "{err}"
+    );
+}
+
+#[sqlx::test(migrations = false)]
+async fn dev_indexes_a_sui_checkpoint_and_answers_graphql(pool: PgPool) {
+    let db = url_of(&pool).await;
+    let node = MockNode::start("testnet", &testnet_checkpoints(&testdata())[..1], true).await;
+    let mut dev = Dev::start(&[
+        "--chain".into(),
+        format!("sui:testnet=mock={}", node.url()),
+        "--database-url".into(),
+        db.clone(),
+        "--start-height".into(),
+        CP.0.to_string(),
+    ]);
+    dev.wait_ready().await;
+    let store = chainwatch_store::Store::connect(&db, 2).await.unwrap();
+    let chain: ChainId = "sui:testnet".parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(wm) = store.watermark(&chain).await.unwrap()
+            && wm.head.is_some_and(|h| h.height == CP.0 && h.hash == CP.1)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "checkpoint not indexed in time; logs:\n{}",
+            dev.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let v = dev
+        .graphql(&format!(
+            r#"{{ transaction(chain: "sui:testnet", hash: "{J2VK}") {{ chain hash status blockHeight blockHash index sender fee finality failure {{ kind }} extra }}
+                 transactionsByHash(hash: "{J2VK}") {{ chain hash status finality }} }}"#
+        ))
+        .await;
+    assert!(v["errors"].is_null(), "{v}");
+    let t = &v["data"]["transaction"];
+    assert_eq!(t["chain"], "sui:testnet", "{v}");
+    assert_eq!(t["hash"], J2VK);
+    assert_eq!(t["status"], "SUCCEEDED");
+    assert_eq!(t["blockHeight"], CP.0);
+    assert_eq!(t["blockHash"], CP.1);
+    assert_eq!(t["index"], 8);
+    assert_eq!(
+        t["sender"],
+        "0x7d20dcdb2bca4f508ea9613994683eb4e76e9c4ed371169677c1be02aaf0b58e"
+    );
+    assert_eq!(t["fee"], "1997880");
+    // A transaction in a checkpoint is final.
+    assert_eq!(t["finality"], "FINALIZED");
+    assert!(t["failure"].is_null());
+    assert_eq!(t["extra"]["gas"]["storage_rebate"], 978_120);
+    let all = v["data"]["transactionsByHash"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{v}");
+    assert_eq!(all[0]["chain"], "sui:testnet");
+    assert_eq!(all[0]["finality"], "FINALIZED");
+
+    // A malformed digest is a field error, not a 500.
+    let v = dev
+        .graphql(r#"{ transaction(chain: "sui:testnet", hash: "not a digest!") { hash } }"#)
+        .await;
+    assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{v}");
+    assert!(dev.stop().success());
+}
