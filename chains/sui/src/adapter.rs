@@ -7,10 +7,12 @@ use std::{
 
 use async_trait::async_trait;
 use chainwatch_chain_core::{CallError, ChainAdapter, EndpointPool, FetchError, FinalityModel};
-use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead};
+use chainwatch_schema::{
+    Block, BlockRef, ChainId, Finality, ProviderHead, TraceFacts, TraceStatus, TxStatus, TxTrace,
+};
 use sui_rpc::proto::sui::rpc::v2::{
     Checkpoint, GetCheckpointRequest, GetServiceInfoRequest, GetServiceInfoResponse,
-    SubscribeCheckpointsRequest, get_checkpoint_request::CheckpointId,
+    GetTransactionRequest, SubscribeCheckpointsRequest, get_checkpoint_request::CheckpointId,
     ledger_service_client::LedgerServiceClient,
     subscription_service_client::SubscriptionServiceClient,
 };
@@ -48,6 +50,21 @@ const BLOCK_MASK: &[&str] = &[
     "transactions.events.events.sender",
     "transactions.checkpoint",
     "transactions.transaction_index",
+];
+
+/// The fields `trace` reads of a transaction.
+const TRACE_MASK: &[&str] = &[
+    "digest",
+    "transaction.sender",
+    "transaction.gas_payment.owner",
+    "effects.status",
+    "effects.gas_used",
+    "effects.epoch",
+    "effects.transaction_digest",
+    "effects.gas_object.output_owner",
+    "events.events.sender",
+    "checkpoint",
+    "transaction_index",
 ];
 
 /// The fields of a checkpoint ref.
@@ -425,6 +442,90 @@ impl ChainAdapter for SuiAdapter {
             }
             None => Ok(None),
         }
+    }
+
+    /// Where a transaction is, by digest (`GetTransaction`, then `GetCheckpoint` for the digest
+    /// of its checkpoint): `INCLUDED` and `FINALIZED` with its checkpoint when checkpointed;
+    /// `INCLUDED` with finality `INCLUDED` when executed but not yet in a checkpoint; `FAILED`
+    /// with the classified failure (and its checkpoint) when its execution failed; `NOT_FOUND`
+    /// when the provider does not know it. A string that is not a base58 digest of 32 bytes is a
+    /// permanent `invalid_argument` error naming it.
+    async fn trace(&self, hash: &str) -> Result<TxTrace, FetchError> {
+        // `from_base58` also takes shorter strings (zero-filled): the round trip must give the
+        // input back.
+        let canonical = sui_sdk_types::Digest::from_base58(hash).map(|d| d.to_base58());
+        if canonical.as_deref() != Ok(hash) {
+            return Err(FetchError::permanent(
+                "invalid_argument",
+                format!(
+                    "invalid Sui transaction digest {hash:?}: expected base58 of 32 bytes, e.g. \
+                     J2Vkui75vgoLvCmNiREVKwpeTVPCq5EQ71i2ETahP6R9"
+                ),
+            ));
+        }
+        let found = self
+            .pool
+            .call("GetTransaction", |idx| {
+                let mut client = self.ledger(idx);
+                async move {
+                    let mut req = GetTransactionRequest::default();
+                    req.digest = Some(hash.to_owned());
+                    req.read_mask = Some(mask(TRACE_MASK));
+                    match client.get_transaction(req).await {
+                        Ok(r) => Ok(r.into_inner().transaction),
+                        Err(s) if s.code() == Code::NotFound => Ok(None),
+                        Err(s) => Err(call_error(&s)),
+                    }
+                }
+            })
+            .await?;
+        let Some(found) = found else {
+            return Ok(TxTrace::new(
+                TraceStatus::NotFound,
+                format!(
+                    "no provider knows transaction {hash}: it was not executed (never submitted, \
+                     rejected before execution, or its epoch ended)"
+                ),
+            ));
+        };
+        let index = found.transaction_index.unwrap_or(0);
+        let tx = normalize::transaction(&found, u32::try_from(index).unwrap_or(u32::MAX))
+            .map_err(|e| FetchError::transient("decode", e.to_string()))?;
+        let block = match found.checkpoint {
+            Some(c) => Some(self.block_ref(c).await?.ok_or_else(|| {
+                FetchError::transient(
+                    "not_found",
+                    format!("transaction {hash} names checkpoint {c}, which no provider has"),
+                )
+            })?),
+            None => None,
+        };
+        let finality = if block.is_some() {
+            Finality::Finalized
+        } else {
+            Finality::Included
+        };
+        let place = match &block {
+            Some(b) => format!("in checkpoint {} (final)", b.height),
+            None => "executed, not yet in a checkpoint".to_owned(),
+        };
+        let (status, message) = match (&tx.status, &tx.failure) {
+            (TxStatus::Failed, Some(f)) => (
+                TraceStatus::Failed,
+                format!("failed {place}: {}", f.message),
+            ),
+            _ => (TraceStatus::Included, format!("succeeded {place}")),
+        };
+        let mut trace = TxTrace::new(status, message);
+        trace.block = block;
+        trace.finality = Some(finality);
+        trace.failure = tx.failure;
+        trace.facts = TraceFacts {
+            sender: tx.sender,
+            extra: tx.extra,
+            ..TraceFacts::default()
+        };
+        Ok(trace)
     }
 
     async fn provider_heads(&self) -> Vec<ProviderHead> {

@@ -35,8 +35,9 @@ use sui_rpc::{
     field::FieldMaskTree,
     merge::Merge,
     proto::sui::rpc::v2::{
-        Checkpoint, GetCheckpointRequest, GetCheckpointResponse, GetServiceInfoRequest,
-        GetServiceInfoResponse, SubscribeCheckpointsRequest, SubscribeCheckpointsResponse,
+        Checkpoint, ExecutedTransaction, GetCheckpointRequest, GetCheckpointResponse,
+        GetServiceInfoRequest, GetServiceInfoResponse, GetTransactionRequest,
+        GetTransactionResponse, SubscribeCheckpointsRequest, SubscribeCheckpointsResponse,
         get_checkpoint_request::CheckpointId,
         ledger_service_server::{LedgerService, LedgerServiceServer},
         subscription_service_server::{SubscriptionService, SubscriptionServiceServer},
@@ -83,6 +84,8 @@ pub enum MockFault {
 struct State {
     chain: String,
     checkpoints: Mutex<BTreeMap<u64, Checkpoint>>,
+    /// Executed transactions not (yet) in a checkpoint, by digest.
+    executed: Mutex<BTreeMap<String, ExecutedTransaction>>,
     published: broadcast::Sender<Checkpoint>,
     fault: Mutex<Option<MockFault>>,
     subscription: bool,
@@ -182,6 +185,55 @@ impl LedgerService for Svc {
         r.checkpoint = Some(masked(&c, req.read_mask.as_ref()));
         Ok(Response::new(r))
     }
+
+    async fn get_transaction(
+        &self,
+        req: Request<GetTransactionRequest>,
+    ) -> Result<Response<GetTransactionResponse>, Status> {
+        self.0.check()?;
+        let req = req.into_inner();
+        let Some(digest) = req.digest.as_deref() else {
+            return Err(Status::invalid_argument("missing digest"));
+        };
+        let Some(t) = self.transaction(digest) else {
+            return Err(Status::not_found(format!("transaction {digest} not found")));
+        };
+        let tree = match &req.read_mask {
+            Some(m) if !m.paths.is_empty() => FieldMaskTree::from_field_mask(m),
+            _ => FieldMaskTree::from_field_mask(&prost_types::FieldMask {
+                paths: vec!["digest".into()],
+            }),
+        };
+        let mut r = GetTransactionResponse::default();
+        r.transaction = Some(ExecutedTransaction::merge_from(&t, &tree));
+        Ok(Response::new(r))
+    }
+}
+
+impl Svc {
+    /// A transaction by digest: from a checkpoint (with its checkpoint number and index) or
+    /// from those executed and not yet checkpointed.
+    fn transaction(&self, digest: &str) -> Option<ExecutedTransaction> {
+        for (seq, c) in self.0.checkpoints.lock().unwrap().iter() {
+            let digests: Vec<&str> = c
+                .contents
+                .iter()
+                .flat_map(|x| &x.transactions)
+                .filter_map(|t| t.transaction.as_deref())
+                .collect();
+            if let Some(t) = c
+                .transactions
+                .iter()
+                .find(|t| t.digest.as_deref() == Some(digest))
+            {
+                let mut t = t.clone();
+                t.checkpoint = Some(*seq);
+                t.transaction_index = digests.iter().position(|d| *d == digest).map(|p| p as u64);
+                return Some(t);
+            }
+        }
+        self.0.executed.lock().unwrap().get(digest).cloned()
+    }
 }
 
 type Frames = Pin<Box<dyn Stream<Item = Result<SubscribeCheckpointsResponse, Status>> + Send>>;
@@ -248,6 +300,7 @@ impl MockNode {
                     .map(|c| (c.sequence_number.expect("checkpoint sequence number"), c))
                     .collect(),
             ),
+            executed: Mutex::default(),
             published,
             fault: Mutex::new(None),
             subscription,
@@ -292,6 +345,16 @@ impl MockNode {
             .unwrap()
             .insert(seq, c.clone());
         let _ = self.state.published.send(c);
+    }
+
+    /// Adds a transaction executed but not in any checkpoint (gRPC protobuf JSON of
+    /// `sui.rpc.v2.ExecutedTransaction`; its `checkpoint` is cleared).
+    pub fn add_executed(&self, transaction: &Value) {
+        let mut t: ExecutedTransaction = serde_json::from_value(transaction.clone())
+            .unwrap_or_else(|e| panic!("not a sui.rpc.v2.ExecutedTransaction: {e}"));
+        t.checkpoint = None;
+        let digest = t.digest.clone().expect("transaction digest");
+        self.state.executed.lock().unwrap().insert(digest, t);
     }
 
     /// Every call answers `fault` from now on (`None`: normal service again).
