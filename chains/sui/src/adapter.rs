@@ -331,46 +331,53 @@ async fn follow(
             .max_decoding_message_size(MAX_MESSAGE);
         let mut req = SubscribeCheckpointsRequest::default();
         req.read_mask = Some(mask(REF_MASK));
-        match client.subscribe_checkpoints(req).await {
-            Err(s) if s.code() == Code::Unimplemented => {
+        // The opening call is booked against the provider like any other.
+        let opened = pool
+            .call_on(idx, "SubscribeCheckpoints", async move {
+                match client.subscribe_checkpoints(req).await {
+                    Ok(r) => Ok(Some(r.into_inner())),
+                    Err(s) if s.code() == Code::Unimplemented => Ok(None),
+                    Err(s) => Err(call_error(&s)),
+                }
+            })
+            .await;
+        match opened {
+            Ok(None) => {
                 info!(target: TRACE_TARGET, chain = %chain, provider = %label, "provider does not implement the checkpoint subscription");
                 unsupported[idx] = true;
                 continue;
             }
-            Err(s) => {
-                debug!(target: TRACE_TARGET, chain = %chain, provider = %label, code = ?s.code(), "checkpoint subscription failed");
+            Err((e, _)) => {
+                debug!(target: TRACE_TARGET, chain = %chain, provider = %label, reason = e.reason, error = %e.message, "checkpoint subscription failed");
             }
-            Ok(resp) => {
-                let mut frames = resp.into_inner();
-                loop {
-                    match frames.message().await {
-                        Ok(Some(frame)) => {
-                            backoff.reset();
-                            let Some(c) = frame.checkpoint else { continue };
-                            match normalize::checkpoint_ref(&c) {
-                                Ok(r) => {
-                                    let mut s = stream.lock().unwrap_or_else(|p| p.into_inner());
-                                    if s.head.as_ref().is_none_or(|(h, _)| h.height <= r.height) {
-                                        s.head = Some((r, Instant::now()));
-                                    }
-                                }
-                                Err(e) => {
-                                    warn!(target: TRACE_TARGET, chain = %chain, provider = %label, error = %e, "undecodable checkpoint on the subscription");
-                                    break;
+            Ok(Some(mut frames)) => loop {
+                match frames.message().await {
+                    Ok(Some(frame)) => {
+                        backoff.reset();
+                        let Some(c) = frame.checkpoint else { continue };
+                        match normalize::checkpoint_ref(&c) {
+                            Ok(r) => {
+                                let mut s = stream.lock().unwrap_or_else(|p| p.into_inner());
+                                if s.head.as_ref().is_none_or(|(h, _)| h.height <= r.height) {
+                                    s.head = Some((r, Instant::now()));
                                 }
                             }
-                        }
-                        Ok(None) => {
-                            debug!(target: TRACE_TARGET, chain = %chain, provider = %label, "checkpoint subscription ended");
-                            break;
-                        }
-                        Err(s) => {
-                            debug!(target: TRACE_TARGET, chain = %chain, provider = %label, code = ?s.code(), "checkpoint subscription broke");
-                            break;
+                            Err(e) => {
+                                warn!(target: TRACE_TARGET, chain = %chain, provider = %label, error = %e, "undecodable checkpoint on the subscription");
+                                break;
+                            }
                         }
                     }
+                    Ok(None) => {
+                        debug!(target: TRACE_TARGET, chain = %chain, provider = %label, "checkpoint subscription ended");
+                        break;
+                    }
+                    Err(s) => {
+                        debug!(target: TRACE_TARGET, chain = %chain, provider = %label, code = ?s.code(), "checkpoint subscription broke");
+                        break;
+                    }
                 }
-            }
+            },
         }
         stream.lock().unwrap_or_else(|p| p.into_inner()).head = None;
         tokio::time::sleep(backoff.next_delay()).await;
