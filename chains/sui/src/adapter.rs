@@ -6,7 +6,9 @@ use std::{
 };
 
 use async_trait::async_trait;
-use chainwatch_chain_core::{CallError, ChainAdapter, EndpointPool, FetchError, FinalityModel};
+use chainwatch_chain_core::{
+    CallError, ChainAdapter, EndpointPool, FetchError, FinalityModel, quorum,
+};
 use chainwatch_schema::{
     Block, BlockRef, ChainId, Finality, ProviderHead, TraceFacts, TraceStatus, TxStatus, TxTrace,
 };
@@ -74,6 +76,10 @@ const REF_MASK: &[&str] = &["sequence_number", "digest"];
 /// frame before `head` asks a provider again.
 const STREAM_HEAD_FRESH: Duration = Duration::from_secs(5);
 
+/// How often, with several providers, `head` runs a quorum round (every provider's latest
+/// checkpoint compared at a common height) instead of taking the subscription's head.
+const QUORUM_EVERY: Duration = Duration::from_secs(10);
+
 /// Largest gRPC message accepted (a checkpoint with its transactions can be large).
 const MAX_MESSAGE: usize = 256 * 1024 * 1024;
 
@@ -129,10 +135,11 @@ fn expected_network(chain: &ChainId) -> &str {
     chain.network()
 }
 
-/// The latest checkpoint seen on the subscription stream, and when.
+/// The latest checkpoint seen on the subscription stream, from which provider, and when.
 #[derive(Debug, Default)]
 struct StreamHead {
     head: Option<(BlockRef, Instant)>,
+    provider: Option<usize>,
 }
 
 /// The Sui adapter. See the crate docs for the model; its RPC contract:
@@ -146,7 +153,11 @@ struct StreamHead {
 ///   from `SubscriptionService.SubscribeCheckpoints` (read mask `sequence_number,digest`) while
 ///   the stream delivers; a provider that does not implement the subscription, or a stream that
 ///   ends or stalls for 5 s, falls back to polling `GetCheckpoint` (latest) through the pool.
-///   The stream is resubscribed, on the best provider, after a backoff.
+///   The stream is resubscribed, on the best followed provider, after a backoff. With several
+///   providers, at most every 10 s `head` runs a quorum round instead
+///   ([`chainwatch_chain_core::quorum`]: every provider's latest checkpoint, compared by digest
+///   at the lowest of their heights); a provider on another chain or too far behind is set
+///   aside (`DIVERGENT`, `LAGGING`) and neither asked nor streamed from until it agrees again.
 /// - `block(h)`: `GetCheckpoint(sequence_number = h)` with a read mask of the fields used
 ///   (transactions, effects status and gas, events' senders); `NOT_FOUND` is `None` (not yet
 ///   produced). `block_ref(h)`: the same with `sequence_number,digest`.
@@ -161,6 +172,7 @@ pub struct SuiAdapter {
     channels: Vec<Channel>,
     stream: Arc<Mutex<StreamHead>>,
     follower: Option<JoinHandle<()>>,
+    last_quorum: Mutex<Option<Instant>>,
 }
 
 impl Drop for SuiAdapter {
@@ -209,6 +221,7 @@ impl SuiAdapter {
             channels,
             stream: Arc::default(),
             follower: None,
+            last_quorum: Mutex::new(None),
         };
         adapter.check_chains().await?;
         adapter.follower = Some(tokio::spawn(follow(
@@ -295,12 +308,59 @@ impl SuiAdapter {
             .await
     }
 
+    /// The subscription's head while it is fresh and its provider is followed.
     fn stream_head(&self) -> Option<BlockRef> {
         let s = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let following = s
+            .provider
+            .and_then(|i| self.pool.states().get(i).copied())
+            .is_some_and(|st| st.is_following());
         s.head
             .as_ref()
-            .filter(|(_, at)| at.elapsed() < STREAM_HEAD_FRESH)
+            .filter(|(_, at)| following && at.elapsed() < STREAM_HEAD_FRESH)
             .map(|(r, _)| r.clone())
+    }
+
+    /// One provider's latest checkpoint ref (no failover), `None` if it did not answer.
+    async fn provider_ref(&self, idx: usize, seq: Option<u64>) -> Option<BlockRef> {
+        let mut client = self.ledger(idx);
+        let call = async move {
+            let mut req = GetCheckpointRequest::default();
+            req.read_mask = Some(mask(REF_MASK));
+            req.checkpoint_id = seq.map(CheckpointId::SequenceNumber);
+            match client.get_checkpoint(req).await {
+                Ok(r) => Ok(r.into_inner().checkpoint),
+                Err(s) if s.code() == Code::NotFound => Ok(None),
+                Err(s) => Err(call_error(&s)),
+            }
+        };
+        let c = self
+            .pool
+            .call_on(idx, "GetCheckpoint", call)
+            .await
+            .ok()
+            .flatten()?;
+        let r = normalize::checkpoint_ref(&c).ok()?;
+        seq.is_none_or(|s| s == r.height).then_some(r)
+    }
+
+    /// The head a quorum of providers agrees on ([`quorum::agree`]); providers on another chain
+    /// or too far behind are set aside in the pool (no requests, no subscription).
+    async fn quorum_head(&self) -> Result<BlockRef, FetchError> {
+        let heads =
+            futures::future::join_all((0..self.pool.len()).map(|i| self.provider_ref(i, None)))
+                .await;
+        let labels: Vec<&str> = self.pool.labels().collect();
+        let agreement = quorum::agree(
+            &self.chain,
+            &labels,
+            &heads,
+            &self.pool.config().quorum,
+            |i, height| async move { self.provider_ref(i, Some(height)).await.map(|r| r.hash) },
+        )
+        .await?;
+        self.pool.set_states(&agreement.states);
+        Ok(agreement.head)
     }
 }
 
@@ -319,8 +379,10 @@ async fn follow(
     loop {
         // The healthiest provider that supports the subscription.
         let health = pool.health();
+        let states = pool.states();
+        let any_following = states.iter().any(|s| s.is_following());
         let Some(idx) = (0..channels.len())
-            .filter(|i| !unsupported[*i])
+            .filter(|i| !unsupported[*i] && (!any_following || states[*i].is_following()))
             .max_by(|a, b| health[*a].score.total_cmp(&health[*b].score))
         else {
             info!(target: TRACE_TARGET, chain = %chain, "no provider supports the checkpoint subscription; polling for the head");
@@ -358,8 +420,11 @@ async fn follow(
                         match normalize::checkpoint_ref(&c) {
                             Ok(r) => {
                                 let mut s = stream.lock().unwrap_or_else(|p| p.into_inner());
-                                if s.head.as_ref().is_none_or(|(h, _)| h.height <= r.height) {
+                                if s.provider != Some(idx)
+                                    || s.head.as_ref().is_none_or(|(h, _)| h.height <= r.height)
+                                {
                                     s.head = Some((r, Instant::now()));
+                                    s.provider = Some(idx);
                                 }
                             }
                             Err(e) => {
@@ -395,6 +460,18 @@ impl ChainAdapter for SuiAdapter {
     }
 
     async fn head(&self, _at: Finality) -> Result<Option<BlockRef>, FetchError> {
+        if self.pool.len() > 1 {
+            let due = self
+                .last_quorum
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_none_or(|t| t.elapsed() >= QUORUM_EVERY);
+            if due {
+                let head = self.quorum_head().await?;
+                *self.last_quorum.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+                return Ok(Some(head));
+            }
+        }
         if let Some(h) = self.stream_head() {
             return Ok(Some(h));
         }

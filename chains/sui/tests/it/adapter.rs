@@ -249,3 +249,47 @@ async fn failover_from_killed_and_erroring_providers() {
     })
     .await;
 }
+
+/// Three providers, one on another chain: the test gives the "forked" node the recorded
+/// checkpoints with their digests replaced. The quorum sets it aside (`DIVERGENT`): no call goes
+/// to it afterwards, although it has the highest weight.
+#[tokio::test]
+async fn quorum_sets_aside_a_provider_on_another_chain() {
+    let forked_data: Vec<Value> = data()
+        .into_iter()
+        .map(|mut c| {
+            let fake = format!("fork{}", c["digest"].as_str().unwrap());
+            c["digest"] = Value::String(fake.clone());
+            c["summary"]["digest"] = Value::String(fake);
+            c
+        })
+        .collect();
+    let forked = MockNode::start("testnet", &forked_data, true).await;
+    let a1 = MockNode::start("testnet", &data(), true).await;
+    let a2 = MockNode::start("testnet", &data(), true).await;
+    let a = adapter(
+        testnet(),
+        vec![
+            provider("forked", forked.url(), 5),
+            provider("a1", a1.url(), 1),
+            provider("a2", a2.url(), 1),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        a.head(Finality::Finalized).await.unwrap(),
+        Some(BlockRef::new(CP2.0, CP2.1))
+    );
+    let heads = a.provider_heads().await;
+    let state = |l: &str| heads.iter().find(|h| h.provider == l).unwrap().state;
+    assert_eq!(state("forked"), chainwatch_schema::ProviderState::Divergent);
+    assert_eq!(state("a1"), chainwatch_schema::ProviderState::Following);
+    assert_eq!(state("a2"), chainwatch_schema::ProviderState::Following);
+    let before = forked.checkpoint_calls();
+    for _ in 0..3 {
+        let b = a.block(CP1.0).await.unwrap().unwrap();
+        assert_eq!(b.block_ref, BlockRef::new(CP1.0, CP1.1));
+    }
+    assert_eq!(forked.checkpoint_calls(), before);
+}
