@@ -293,3 +293,38 @@ async fn quorum_sets_aside_a_provider_on_another_chain() {
     }
     assert_eq!(forked.checkpoint_calls(), before);
 }
+
+/// Live follow survives the death of the provider it streams from: the head moves on through
+/// the other provider (polling, then its own subscription).
+#[tokio::test]
+async fn live_follow_moves_to_another_provider_when_the_streaming_one_dies() {
+    let first = MockNode::start("testnet", &data()[..1], true).await;
+    let second = MockNode::start("testnet", &data()[..1], true).await;
+    let a = adapter(
+        testnet(),
+        vec![
+            provider("first", first.url(), 2),
+            provider("second", second.url(), 1),
+        ],
+    )
+    .await
+    .unwrap();
+    eventually("a subscription", || async {
+        first.frames_sent() + second.frames_sent() >= 1
+    })
+    .await;
+    assert_eq!(
+        a.head(Finality::Finalized).await.unwrap(),
+        Some(BlockRef::new(CP1.0, CP1.1))
+    );
+    first.kill();
+    second.publish(&data()[1]);
+    eventually("head 1969067 through the second provider", || async {
+        a.head(Finality::Finalized).await.ok().flatten() == Some(BlockRef::new(CP2.0, CP2.1))
+    })
+    .await;
+    eventually("a subscription on the second provider", || async {
+        second.frames_sent() >= 1
+    })
+    .await;
+}
