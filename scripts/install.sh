@@ -196,6 +196,8 @@ ensure_postgres() {
 CW_HELM_PYTHON_SDK_VERSION=0.2.2
 CW_KUBERNETES_VALIDATE_VERSION=1.37.0
 CW_K8S_MODELS_PROM_OP_VERSION=6.0.0
+# Browser test of the console: Debian's chromium driven by npm playwright-core (pinned).
+CW_PLAYWRIGHT_VERSION=1.64.1
 
 # promtool (check/test Prometheus rules) from Debian's `prometheus` package. On a machine with
 # systemd this also installs (and may start) the Prometheus service; the tests only use promtool.
@@ -251,4 +253,23 @@ install_prom_operator_models() {
   cw_log "npm: installing @kubernetes-models/prometheus-operator@$CW_K8S_MODELS_PROM_OP_VERSION into $CHAINWATCH_TOOLS"
   npm install --prefix "$CHAINWATCH_TOOLS" --save-exact --no-audit --no-fund --loglevel=error \
     "@kubernetes-models/prometheus-operator@$CW_K8S_MODELS_PROM_OP_VERSION"
+}
+
+# The console's browser test: Debian chromium (/usr/bin/chromium) and npm playwright-core,
+# pinned, into $CHAINWATCH_TOOLS (the test finds it there; no browser download).
+install_browser() {
+  cw_apt_install chromium fonts-liberation
+  local pkg="$CHAINWATCH_TOOLS/node_modules/playwright-core/package.json" have=""
+  if [ -f "$pkg" ]; then
+    have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$pkg" | head -n 1)
+  fi
+  if [ "$have" = "$CW_PLAYWRIGHT_VERSION" ]; then
+    cw_log "playwright-core $have present; $(chromium --version 2>/dev/null | head -n 1)"
+    return 0
+  fi
+  install_node
+  mkdir -p "$CHAINWATCH_TOOLS"
+  cw_log "npm: installing playwright-core@$CW_PLAYWRIGHT_VERSION into $CHAINWATCH_TOOLS"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$CHAINWATCH_TOOLS" --save-exact \
+    --no-audit --no-fund --loglevel=error "playwright-core@$CW_PLAYWRIGHT_VERSION"
 }

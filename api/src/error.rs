@@ -19,6 +19,17 @@ pub(crate) enum ApiError {
         /// What is wrong, naming the value and what was expected.
         message: String,
     },
+    /// Tracing is not available for the chain given as `argument` (no providers, or a family
+    /// without live tracing): code `TRACING_UNAVAILABLE`.
+    Unavailable {
+        /// The argument naming the chain.
+        argument: &'static str,
+        /// Why, naming the chain.
+        message: String,
+    },
+    /// The chain's providers could not answer: code `UPSTREAM_ERROR`. The message names
+    /// providers by label only (URLs never leave the provider pool).
+    Upstream(String),
     /// The store failed; the cause is logged, not returned.
     Internal(StoreError),
 }
@@ -28,7 +39,8 @@ impl ApiError {
         Self::BadRequest { argument, message }
     }
 
-    /// The GraphQL error: `extensions.code` (`BAD_REQUEST`, `INTERNAL`) and, for bad input,
+    /// The GraphQL error: `extensions.code` (`BAD_REQUEST`, `TRACING_UNAVAILABLE`,
+    /// `UPSTREAM_ERROR`, `INTERNAL`) and, for bad input and unavailable tracing,
     /// `extensions.argument`. Logs internal causes.
     pub(crate) fn into_graphql(self) -> async_graphql::Error {
         match self {
@@ -37,6 +49,13 @@ impl ApiError {
                     e.set("code", "BAD_REQUEST");
                     e.set("argument", argument);
                 }),
+            Self::Unavailable { argument, message } => async_graphql::Error::new(message)
+                .extend_with(|_, e| {
+                    e.set("code", "TRACING_UNAVAILABLE");
+                    e.set("argument", argument);
+                }),
+            Self::Upstream(message) => async_graphql::Error::new(message)
+                .extend_with(|_, e| e.set("code", "UPSTREAM_ERROR")),
             Self::Internal(err) => {
                 error!(target: TRACE_TARGET, error = %err, cause = %causes(&err), "store read failed");
                 async_graphql::Error::new("internal error")

@@ -118,6 +118,7 @@ impl Query {
     /// keysets, so blocks indexed while a client walks the pages (they sit above the first page)
     /// never make a later page repeat or skip a transaction.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "5 + crate::pages::page_cost(first, child_complexity)")]
     async fn transactions(
         &self,
         ctx: &Context<'_>,
@@ -135,6 +136,14 @@ impl Query {
         )]
         min_finality: Option<Finality>,
         #[graphql(
+            desc = "Only transactions in blocks at or after this time (RFC 3339, e.g. 2024-01-31T12:00:00Z, or a date)."
+        )]
+        since: Option<String>,
+        #[graphql(
+            desc = "Only transactions in blocks before this time (RFC 3339, e.g. 2024-02-01T00:00:00Z, or a date)."
+        )]
+        until: Option<String>,
+        #[graphql(
             default = 20,
             desc = "Page size, 1 to the API's maximum (default 100); null means 20."
         )]
@@ -144,12 +153,16 @@ impl Query {
     ) -> async_graphql::Result<TransactionConnection> {
         pages::address_transactions(
             ctx,
-            &chain,
-            &address,
-            status,
-            min_finality,
-            first,
-            after.as_deref(),
+            pages::AddressArgs {
+                chain: &chain,
+                address: &address,
+                status,
+                min_finality,
+                since: since.as_deref(),
+                until: until.as_deref(),
+                first,
+                after: after.as_deref(),
+            },
         )
         .await
         .gql()
@@ -172,6 +185,7 @@ impl Query {
     }
 
     /// The reorgs chainwatch undid on `chain`, newest first.
+    #[graphql(complexity = "5 + crate::pages::page_cost(first, child_complexity)")]
     async fn reorgs(
         &self,
         ctx: &Context<'_>,
@@ -187,6 +201,26 @@ impl Query {
         pages::reorgs(ctx, &chain, first, after.as_deref())
             .await
             .gql()
+    }
+
+    /// The live diagnosis of a transaction that may not be indexed: INDEXED (then
+    /// `transaction` is the indexed answer), INCLUDED or FAILED in a block not indexed yet,
+    /// PENDING with a reason (NONCE_GAP, FEE_TOO_LOW, WAITING), REPLACED (by which transaction,
+    /// speed-up or cancel), DROPPED or NOT_FOUND, with a message in plain words and the facts
+    /// behind it. Asks the chain's providers, so the chain needs providers in this API process
+    /// (else a TRACING_UNAVAILABLE error); providers that fail give an UPSTREAM_ERROR. In
+    /// `chainwatch dev` a transaction that is not final goes on the watch list.
+    async fn trace_transaction(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Chain id, family:network (e.g. evm:1).")] chain: String,
+        #[graphql(
+            desc = "Transaction hash: 0x and 64 hex digits on EVM (any case), the chain's own form elsewhere."
+        )]
+        hash: String,
+    ) -> Option<crate::traced::TransactionTrace> {
+        let res = crate::traced::resolve(ctx, &chain, &hash).await;
+        null_on_error(ctx, res)
     }
 
     /// Every known chain (configured or with data), ordered by id.
@@ -346,11 +380,27 @@ pub(crate) struct TimelineEntry {
     block_height: Option<u64>,
     /// Hash of that block.
     block_hash: Option<String>,
+    /// For REPLACED_BY, the transaction that took this one's nonce.
+    replaced_by: Option<String>,
+    /// For REPLACED_BY, how that transaction relates to this one.
+    replacement: Option<crate::traced::ReplacementKind>,
 }
 
 impl TimelineEntry {
-    fn from_record(r: TimelineRecord) -> Self {
+    pub(crate) fn from_record(r: TimelineRecord) -> Self {
+        let detail = |k: &str| {
+            r.detail
+                .as_ref()
+                .and_then(|d| d[k].as_str())
+                .map(str::to_owned)
+        };
         Self {
+            replaced_by: detail("replaced_by"),
+            replacement: r
+                .detail
+                .as_ref()
+                .and_then(|d| serde_json::from_value(d["replacement"].clone()).ok())
+                .map(crate::traced::ReplacementKind::from_model),
             kind: r.kind,
             at: rfc3339_ms(r.at_ms),
             block_height: r.block_height,
@@ -375,7 +425,7 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    fn from_model(f: &model::Failure) -> Self {
+    pub(crate) fn from_model(f: &model::Failure) -> Self {
         Self {
             kind: FailureKind::from_model(f.kind),
             code: f.code.clone(),
@@ -500,7 +550,7 @@ impl FailureKind {
 
 /// A chain: indexing progress, lag, finality and providers.
 #[derive(Debug)]
-pub(crate) struct Chain(ChainStatusRecord);
+pub(crate) struct Chain(pub(crate) ChainStatusRecord);
 
 /// A chain: indexing progress, lag against the providers' heads, finality and providers.
 #[Object]

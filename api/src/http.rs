@@ -1,13 +1,13 @@
 //! HTTP: routes, health endpoints and the server loop.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     Router,
-    extract::State,
-    http::StatusCode,
-    response::{Html, IntoResponse},
+    body::Bytes,
+    extract::{DefaultBodyLimit, State, rejection::BytesRejection},
+    http::{HeaderValue, Method, StatusCode, header},
+    response::{Html, IntoResponse, Response},
     routing::get,
 };
 use chainwatch_store::Store;
@@ -15,7 +15,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::{ApiConfig, ApiSchema, TRACE_TARGET, build_schema};
+use crate::{
+    ApiConfig, ApiSchema, TRACE_TARGET, build_schema,
+    limits::{self, Limiter, error_response},
+};
 
 /// How long `/readyz` waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -24,17 +27,66 @@ const READY_TIMEOUT: Duration = Duration::from_secs(3);
 struct AppState {
     schema: ApiSchema,
     store: Store,
+    query_timeout: Duration,
+    max_body_bytes: usize,
 }
 
-/// The API's routes over `store`: `POST /graphql` (queries), `GET /graphql` (GraphiQL),
-/// `GET /healthz` and `GET /readyz`.
+/// The API's routes over `store`: `GET /` (the support console), `POST /graphql` (queries),
+/// `GET /graphql` (GraphiQL), `GET /graphql/ws` (subscriptions over graphql-ws), `GET /healthz`
+/// and `GET /readyz`, with `cfg`'s protections: the body limit and query
+/// timeout on `/graphql`, the per-client rate limit on `/graphql` (not on health checks), and
+/// CORS for the configured origins.
 pub fn router(store: Store, cfg: ApiConfig) -> Router {
-    let schema = build_schema(store.clone(), cfg);
-    Router::new()
+    let state = AppState {
+        schema: build_schema(store.clone(), cfg.clone()),
+        store,
+        query_timeout: cfg.query_timeout,
+        max_body_bytes: cfg.max_body_bytes,
+    };
+    let mut gql = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route_service(
+            "/graphql/ws",
+            async_graphql_axum::GraphQLSubscription::new(state.schema.clone()),
+        )
+        // The handler reads the body itself to answer an oversized one with a coded error.
+        .layer(DefaultBodyLimit::max(cfg.max_body_bytes));
+    if let Some(limit) = cfg.rate_limit {
+        let limiter = Limiter::new(limit, cfg.client_ip_header.clone());
+        gql = gql.layer(axum::middleware::from_fn_with_state(
+            limiter,
+            limits::rate_limit,
+        ));
+    }
+    let mut router = gql
+        .route("/", get(console))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(AppState { schema, store })
+        .with_state(state);
+    if !cfg.cors_allowed_origins.is_empty() {
+        router = router.layer(cors(&cfg.cors_allowed_origins));
+    }
+    router
+}
+
+/// CORS for `origins` (`*` allows any): GET and POST with a JSON body.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600))
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then stops accepting and waits
@@ -47,15 +99,90 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         info!(target: TRACE_TARGET, %addr, "api listening");
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
+    // The peer address feeds the per-client rate limit.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await?;
     info!(target: TRACE_TARGET, "api stopped");
     Ok(())
 }
 
-async fn graphql(State(st): State<AppState>, req: GraphQLRequest) -> GraphQLResponse {
-    st.schema.execute(req.into_inner()).await.into()
+/// `POST /graphql`: one GraphQL request as JSON. An oversized body is `413`
+/// `PAYLOAD_TOO_LARGE`, a body that is not a GraphQL request `400` `BAD_REQUEST`, a query that
+/// runs longer than the timeout `TIMEOUT`; every error of the response carries a code.
+async fn graphql(State(st): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!(
+                    "request body is larger than the API's limit of {} bytes",
+                    st.max_body_bytes
+                ),
+            );
+        }
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("cannot read the request body: {}", e.body_text()),
+            );
+        }
+    };
+    let not_a_request = |why: String| {
+        error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            format!(
+                "the body is not a GraphQL request: expected a JSON object with a \"query\" \
+                 string (and optional \"variables\" object and \"operationName\"); {why}"
+            ),
+        )
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return not_a_request(e.to_string()),
+    };
+    if !value.get("query").is_some_and(serde_json::Value::is_string) {
+        let got = match &value {
+            serde_json::Value::Array(_) => "got an array (batches are not accepted)",
+            serde_json::Value::Object(_) => "got an object without a \"query\" string",
+            _ => "got another JSON value",
+        };
+        return not_a_request(got.to_owned());
+    }
+    let req: async_graphql::Request = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(e) => return not_a_request(e.to_string()),
+    };
+    let Ok(mut resp) = tokio::time::timeout(st.query_timeout, st.schema.execute(req)).await else {
+        return error_response(
+            StatusCode::OK,
+            "TIMEOUT",
+            format!(
+                "the query ran longer than the API's limit of {} ms; ask for less (a smaller `first`, fewer fields)",
+                st.query_timeout.as_millis()
+            ),
+        );
+    };
+    for e in &mut resp.errors {
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", limits::code_for(&e.message));
+        }
+    }
+    let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The support console: search any hash, chains and reorgs (plain HTML and JS, no build step).
+async fn console() -> Html<&'static str> {
+    Html(include_str!("../console/index.html"))
 }
 
 async fn graphiql() -> Html<&'static str> {

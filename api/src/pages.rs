@@ -15,7 +15,7 @@ use chainwatch_store::read::{BlockRecord, Page, ReorgRecord, TxFilter, TxKey, Tx
 use crate::{
     error::{ApiError, GqlResult},
     graphql::{Finality, Transaction, TxStatus, api, known_chain},
-    time::rfc3339_ms,
+    time::{parse_rfc3339_ms, rfc3339_ms},
     validate::{normalize_address, normalize_hash, page_size, shown},
 };
 
@@ -101,24 +101,70 @@ impl TransactionConnection {
     }
 }
 
+/// The complexity of a page: what one item costs times the items asked for (`first`, 20 when
+/// absent). A `first` outside 1 to the page size is rejected when the field runs, with a
+/// clearer error than "too complex", so it counts as at least 1 and at most 100 items (the
+/// default page size) here.
+pub(crate) fn page_cost(first: Option<i32>, per_item: usize) -> usize {
+    let items = first.map_or(20, |f| usize::try_from(f).unwrap_or(1).clamp(1, 100));
+    items.saturating_mul(per_item)
+}
+
+/// The arguments of `Query.transactions`, as given.
+#[derive(Debug)]
+pub(crate) struct AddressArgs<'a> {
+    pub(crate) chain: &'a str,
+    pub(crate) address: &'a str,
+    pub(crate) status: Option<TxStatus>,
+    pub(crate) min_finality: Option<Finality>,
+    pub(crate) since: Option<&'a str>,
+    pub(crate) until: Option<&'a str>,
+    pub(crate) first: Option<i32>,
+    pub(crate) after: Option<&'a str>,
+}
+
 /// Resolves `Query.transactions`.
 pub(crate) async fn address_transactions(
     ctx: &Context<'_>,
-    chain: &str,
-    address: &str,
-    status: Option<TxStatus>,
-    min_finality: Option<Finality>,
-    first: Option<i32>,
-    after: Option<&str>,
+    args: AddressArgs<'_>,
 ) -> Result<TransactionConnection, ApiError> {
+    let AddressArgs {
+        chain,
+        address,
+        status,
+        min_finality,
+        since,
+        until,
+        first,
+        after,
+    } = args;
     let api = api(ctx)?;
     let chain = known_chain(api, "chain", chain).await?;
     let address = normalize_address(chain.family(), address)?;
     let first = page_size(first, api.cfg.max_page_size)?;
     let after = decode_tx_cursor(after)?;
+    let time = |argument: &'static str, v: Option<&str>| {
+        v.map(|s| parse_rfc3339_ms(s).map_err(|m| ApiError::bad_request(argument, m)))
+            .transpose()
+    };
+    let (since_ms, until_ms) = (time("since", since)?, time("until", until)?);
+    if let (Some(s), Some(u)) = (since_ms, until_ms)
+        && s >= u
+    {
+        return Err(ApiError::bad_request(
+            "until",
+            format!(
+                "until ({}) must be later than since ({})",
+                until.unwrap_or_default(),
+                since.unwrap_or_default()
+            ),
+        ));
+    }
     let filter = TxFilter {
         status: status.map(TxStatus::to_model),
         min_finality: min_finality.map(Finality::to_model),
+        since_ms,
+        until_ms,
     };
     let page = api
         .store
@@ -202,7 +248,7 @@ impl Block {
 
     /// The block's transactions in index order: at most `first` (1 to the API's page size)
     /// after the cursor `after` (a cursor of this block's transactions).
-    #[graphql(complexity = "5 + child_complexity")]
+    #[graphql(complexity = "5 + page_cost(first, child_complexity)")]
     async fn transactions(
         &self,
         ctx: &Context<'_>,
@@ -293,6 +339,12 @@ pub(crate) struct BlockPointer {
     height: u64,
     /// Block hash.
     hash: String,
+}
+
+impl BlockPointer {
+    pub(crate) fn new(height: u64, hash: String) -> Self {
+        Self { height, hash }
+    }
 }
 
 /// A reorg chainwatch undid: the blocks above the fork were removed with their transactions.

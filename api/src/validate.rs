@@ -37,10 +37,11 @@ fn is_0x(raw: &str) -> bool {
 /// Checks a transaction hash for `family` (`None`: any chain) and returns it in the form the
 /// store keeps: `0x` hex lowercased, anything else unchanged.
 ///
-/// - `evm`, or any `0x…` hash when the family is unknown: `0x` and 64 hex digits.
+/// - `evm` and `aptos`, or any `0x…` hash when the family is unknown: `0x` and 64 hex digits.
+/// - `sui`: a base58 digest of 32 bytes (32 to 44 characters of the base58 alphabet).
 /// - other families: 1 to 128 ASCII letters or digits (base58, or `0x` hex).
 pub(crate) fn normalize_hash(family: Option<&str>, raw: &str) -> Result<String, ApiError> {
-    if family == Some("evm") || (family.is_none() && is_0x(raw)) {
+    if matches!(family, Some("evm" | "aptos")) || (family.is_none() && is_0x(raw)) {
         let ok = raw.len() == 66 && is_0x(raw) && raw[2..].bytes().all(|b| b.is_ascii_hexdigit());
         if !ok {
             return Err(ApiError::bad_request(
@@ -52,6 +53,23 @@ pub(crate) fn normalize_hash(family: Option<&str>, raw: &str) -> Result<String, 
             ));
         }
         return Ok(raw.to_ascii_lowercase());
+    }
+    if family == Some("sui") {
+        // A digest is 32 bytes in base58: 32 to 44 characters of its alphabet (no 0, O, I, l).
+        let ok = (32..=44).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l'));
+        if !ok {
+            return Err(ApiError::bad_request(
+                "hash",
+                format!(
+                    "invalid hash {}: expected a Sui transaction digest (base58 of 32 bytes, 32 to 44 characters)",
+                    shown(raw)
+                ),
+            ));
+        }
+        return Ok(raw.to_owned());
     }
     let ok = !raw.is_empty()
         && raw.len() <= MAX_HASH_LEN
@@ -79,8 +97,31 @@ const MAX_ADDRESS_LEN: usize = 128;
 /// keeps: lowercase on EVM, `0x` hex lowercased elsewhere, anything else unchanged.
 ///
 /// - `evm`: `0x` and 40 hex digits, any case.
+/// - `aptos`: `0x` and 1 to 64 hex digits, any case, in the form the Aptos adapter stores (AIP-40):
+///   `0x0` to `0xf` short (`0x1`, also when written `0x00…01`), every other address padded to
+///   64 digits.
 /// - other families: 1 to 128 ASCII letters or digits (base58, or `0x` hex).
 pub(crate) fn normalize_address(family: &str, raw: &str) -> Result<String, ApiError> {
+    if family == "aptos" {
+        let digits = raw.get(2..).filter(|_| is_0x(raw)).unwrap_or_default();
+        let ok = (1..=64).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_hexdigit());
+        if !ok {
+            return Err(ApiError::bad_request(
+                "address",
+                format!(
+                    "invalid address {}: expected 0x followed by 1 to 64 hex digits (an Aptos address)",
+                    shown(raw)
+                ),
+            ));
+        }
+        let lower = digits.to_ascii_lowercase();
+        let trimmed = lower.trim_start_matches('0');
+        return Ok(match trimmed.len() {
+            0 => "0x0".to_owned(),
+            1 => format!("0x{trimmed}"),
+            _ => format!("0x{lower:0>64}"),
+        });
+    }
     if family == "evm" {
         let ok = raw.len() == 42 && is_0x(raw) && raw[2..].bytes().all(|b| b.is_ascii_hexdigit());
         if !ok {
@@ -140,7 +181,7 @@ mod tests {
                 assert_eq!(argument, "hash");
                 message
             }
-            ApiError::Internal(e) => panic!("unexpected {e:?}"),
+            other => panic!("unexpected {other:?}"),
         }
     }
 
@@ -180,9 +221,21 @@ mod tests {
         // Aptos hashes are 0x hex: lowercased like EVM's.
         let upper = format!("0x{}", H[2..].to_ascii_uppercase());
         assert_eq!(normalize_hash(Some("aptos"), &upper).unwrap(), H);
+        let m = message(normalize_hash(Some("aptos"), "0x12").unwrap_err());
+        assert!(m.contains("expected 0x followed by 64 hex digits"), "{m}");
         for bad in ["", "has space", "semi;colon", &"a".repeat(129)] {
-            let m = message(normalize_hash(Some("sui"), bad).unwrap_err());
+            let m = message(normalize_hash(Some("solana"), bad).unwrap_err());
             assert!(m.contains("expected 1 to 128 letters or digits"), "{m}");
+        }
+        for bad in [
+            "J2Vk",
+            "0x12",
+            &format!("{digest}0"),
+            &digest.replace('V', "l"),
+            "",
+        ] {
+            let m = message(normalize_hash(Some("sui"), bad).unwrap_err());
+            assert!(m.contains("expected a Sui transaction digest"), "{m}");
         }
     }
 
@@ -199,7 +252,39 @@ mod tests {
                         "{message}"
                     );
                 }
-                ApiError::Internal(e) => panic!("unexpected {e:?}"),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // Aptos: the AIP-40 form the adapter stores.
+        let long = "0x0324df1e27c4129a58d73851ae0e9366064dc666a73e747051e203694a4cb257";
+        assert_eq!(normalize_address("aptos", long).unwrap(), long);
+        assert_eq!(
+            normalize_address("aptos", &long.replace("0x0", "0x")).unwrap(),
+            long
+        );
+        assert_eq!(
+            normalize_address("aptos", &long.to_ascii_uppercase().replace("0X", "0x")).unwrap(),
+            long
+        );
+        assert_eq!(normalize_address("aptos", "0x1").unwrap(), "0x1");
+        assert_eq!(
+            normalize_address("aptos", &format!("0x{:0>64}", "a")).unwrap(),
+            "0xa"
+        );
+        assert_eq!(
+            normalize_address("aptos", "0x10").unwrap(),
+            format!("0x{:0>64}", "10")
+        );
+        for bad in ["", "0x", "1", "0xg", &format!("0x{}", "1".repeat(65))] {
+            match normalize_address("aptos", bad).unwrap_err() {
+                ApiError::BadRequest { argument, message } => {
+                    assert_eq!(argument, "address");
+                    assert!(
+                        message.contains("1 to 64 hex digits (an Aptos address)"),
+                        "{message}"
+                    );
+                }
+                other => panic!("unexpected {other:?}"),
             }
         }
         let sol = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
@@ -227,7 +312,7 @@ mod tests {
                     assert_eq!(argument, "first");
                     assert_eq!(message, format!("invalid first {bad}: expected 1 to 100"));
                 }
-                ApiError::Internal(e) => panic!("unexpected {e:?}"),
+                other => panic!("unexpected {other:?}"),
             }
         }
     }
@@ -252,7 +337,7 @@ mod tests {
                     "{message}"
                 );
             }
-            ApiError::Internal(e) => panic!("unexpected {e:?}"),
+            other => panic!("unexpected {other:?}"),
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! This crate owns the types every other crate speaks: [`ChainId`], [`BlockRef`], [`Block`],
 //! [`Transaction`], [`TxStatus`], [`Finality`], [`Failure`] and the stream event
-//! [`ChainEvent`] wrapped in a versioned [`Envelope`].
+//! [`ChainEvent`] wrapped in a versioned [`Envelope`]; and the live diagnosis of one
+//! transaction, [`TxTrace`] (with [`SeenTx`], what a watch list remembers of it).
 //!
 //! Contracts:
 //! - A chain is identified by `family:network` (`evm:1`, `solana:mainnet`). Nothing in this crate
@@ -28,4 +29,4 @@ pub use decoded::{Decoded, DecodedBlock, DecodedTransaction};
 pub use envelope::{ENVELOPE_VERSION, Envelope, EnvelopeError};
 pub use event::{ChainEvent, ProviderHead, ProviderState};
 pub use model::{Block, BlockRef, Failure, FailureKind, Finality, Transaction, TxStatus};
-pub use trace::{PendingReason, ReplacementKind, TraceFacts, TraceStatus, TxTrace};
+pub use trace::{PendingReason, ReplacementKind, SeenTx, TraceFacts, TraceStatus, TxTrace};

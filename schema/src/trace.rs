@@ -100,6 +100,19 @@ pub struct TraceFacts {
     /// This transaction's nonce (EVM) or sequence number (Aptos).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<u64>,
+    /// The account or contract called (EVM `to`; absent for contract creation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Native value moved, in the smallest unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A hash of the call data (EVM: keccak-256 of `input`), so that a replacement can be
+    /// compared with the original without keeping the data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_hash: Option<String>,
+    /// The chain's latest height when the trace was made: the facts hold as of this block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_height: Option<u64>,
     /// The sender's next nonce on the chain (the lowest one not yet used in a block).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_nonce: Option<u64>,
@@ -125,6 +138,44 @@ pub struct TraceFacts {
     /// Anything else the family knows (Solana recent blockhash and its age, Sui checkpoint …).
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub extra: serde_json::Value,
+}
+
+/// What was seen of a transaction while a provider still knew it, remembered by the watch list.
+///
+/// Once every provider has forgotten a transaction, its sender and nonce cannot be read from the
+/// chain any more; with these facts a later trace can still tell `REPLACED` (the sender's nonce
+/// moved past this one, and which transaction took it) from `DROPPED` (the nonce is unused).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenTx {
+    /// The signer.
+    pub sender: String,
+    /// Its nonce (EVM) or sequence number (Aptos).
+    pub nonce: u64,
+    /// The account or contract called.
+    pub to: Option<String>,
+    /// Native value moved, smallest unit, decimal.
+    pub value: Option<String>,
+    /// Hash of the call data (see [`TraceFacts::input_hash`]).
+    pub input_hash: Option<String>,
+    /// Its fee cap per gas, smallest unit, decimal.
+    pub max_fee: Option<String>,
+    /// The chain's latest height when it was last seen pending: a replacement was mined above it.
+    pub seen_height: Option<u64>,
+}
+
+impl SeenTx {
+    /// What to remember of a trace: `None` unless the trace names a sender and a nonce.
+    pub fn from_facts(facts: &TraceFacts) -> Option<Self> {
+        Some(Self {
+            sender: facts.sender.clone()?,
+            nonce: facts.nonce?,
+            to: facts.to.clone(),
+            value: facts.value.clone(),
+            input_hash: facts.input_hash.clone(),
+            max_fee: facts.max_fee.clone(),
+            seen_height: facts.head_height,
+        })
+    }
 }
 
 /// What the chain's providers know of one transaction.

@@ -29,7 +29,9 @@ CRD_GROUP = "monitoring.coreos.com/"
 # Keys chainwatch's config accepts (indexer/bin/src/config.rs, deny_unknown_fields).
 KNOWN = {
     "database": {"url", "max_connections"},
-    "api": {"listen"},
+    "api": {"listen", "max_page_size", "max_depth", "max_complexity", "max_body_bytes",
+            "query_timeout_ms", "cors_allowed_origins", "rate_limit_per_second",
+            "rate_limit_burst", "client_ip_header", "introspection"},
     "pool": {"request_timeout_ms", "max_attempts", "breaker_threshold", "breaker_cooldown_ms",
              "hedge_after_ms"},
     "ingest": {"backfill_concurrency", "batch_blocks", "poll_interval_ms", "heartbeat_interval_ms"},

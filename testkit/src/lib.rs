@@ -1,6 +1,7 @@
 //! Test helpers shared by chainwatch's integration tests: a real `anvil` node per test
 //! ([`Anvil`]), a tiny JSON-RPC client ([`rpc`]) to drive it, a scripted JSON-RPC server
-//! ([`RpcStub`]) and a proxy that injects provider faults ([`FaultProxy`], [`Fault`]): HTTP 500
+//! ([`RpcStub`]), a scripted REST server with the same faults ([`RestStub`]), a scripted Aptos
+//! node serving recorded data over it ([`AptosNode`]) and a proxy that injects provider faults ([`FaultProxy`], [`Fault`]): HTTP 500
 //! and 429, garbage bodies, hanging requests and a closed port; and a real Kafka-protocol broker
 //! ([`Tansu`]) that can be killed and restarted on the same storage.
 //!
@@ -10,15 +11,21 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod anvil;
+mod aptos;
 pub mod evm;
 mod http;
 mod proxy;
+mod rest;
 mod serve;
 mod stub;
 mod tansu;
 
 pub use anvil::{Anvil, free_port};
+pub use aptos::{
+    APTOS_USER_TXNS, AptosBlock, AptosNode, AptosNodeState, aptos_chain, aptos_made_up_hash,
+};
 pub use http::{http_get, http_post, rpc};
 pub use proxy::{Fault, FaultProxy};
+pub use rest::RestStub;
 pub use stub::RpcStub;
 pub use tansu::Tansu;

@@ -1,11 +1,13 @@
 //! Integration tests of chainwatch-api: GraphQL over a real Postgres (a fresh database per
 //! `#[sqlx::test]`, `DATABASE_URL` names the server), directly on the schema and over HTTP.
 
+mod hostile;
 mod http;
 mod limits;
 mod pages;
 mod queries;
 mod sdl;
+mod trace;
 
 use std::time::Duration;
 

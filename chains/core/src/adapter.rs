@@ -1,7 +1,7 @@
 //! The `ChainAdapter` trait.
 
 use async_trait::async_trait;
-use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead, TxTrace};
+use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead, SeenTx, TxTrace};
 
 use crate::FetchError;
 
@@ -78,5 +78,14 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug + 'static {
             "unsupported",
             format!("tracing transactions is not supported for {}", self.chain()),
         ))
+    }
+
+    /// [`ChainAdapter::trace`] with what was seen of the transaction before (by the watch list),
+    /// so that a transaction no provider knows any more can be told `REPLACED` or `DROPPED`
+    /// instead of `NOT_FOUND`. `seen` must belong to `hash` on this chain. The default ignores
+    /// `seen`.
+    async fn trace_with(&self, hash: &str, seen: Option<&SeenTx>) -> Result<TxTrace, FetchError> {
+        let _ = seen;
+        self.trace(hash).await
     }
 }

@@ -9,7 +9,10 @@
 //! - [`EndpointPool`]: several providers per chain, each named by a label. Requests go to the
 //!   healthiest provider and fail over on timeouts, HTTP 429/5xx, connection errors and
 //!   undecodable responses. Provider URLs are secrets: they appear in no log, error or metric
-//!   (errors are scrubbed of the URL, its host and its path).
+//!   (errors are scrubbed of the URL, its host and its path). JSON-RPC calls go through
+//!   [`EndpointPool::request`]; REST GETs (Aptos) through [`EndpointPool::get_json`], with the
+//!   same failover, health, breaker, rate limits and metrics (`method` is then a fixed route
+//!   name such as `GET /v1/blocks/by_height`), and a 404 with a JSON error body as `Ok(None)`.
 //! - [`quorum`]: with several providers, the head is the one a quorum of them agrees on; a
 //!   provider on another fork or too far behind is marked and no longer used.
 //! - `test-utils` feature: [`test_utils::ScriptedChain`], an in-memory chain that can fork.

@@ -631,15 +631,30 @@ impl EndpointPool {
         params: &serde_json::Value,
     ) -> Result<T, Attempt> {
         let p = &self.providers[idx];
-        p.rate_limit().await;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let body =
             serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.observe(idx, method, self.send_inner::<T>(p, &body))
+            .await
+    }
+
+    /// Runs one request to provider `idx` (a JSON-RPC call or a REST GET) after its rate-limit
+    /// slot, and books its outcome: the duration histogram (`method` is a fixed name, never a
+    /// path with values), the error counter, the provider's latency and error averages and its
+    /// circuit breaker. Success and permanent answers count as healthy.
+    async fn observe<T>(
+        &self,
+        idx: usize,
+        method: &'static str,
+        call: impl std::future::Future<Output = Result<T, Attempt>>,
+    ) -> Result<T, Attempt> {
+        let p = &self.providers[idx];
+        p.rate_limit().await;
         let started = Instant::now();
         // Log lines (and exported spans) of this request carry the chain, provider label and
         // method; never the URL.
         let span = tracing::info_span!("rpc", chain = %self.chain, provider = %p.label, method);
-        let result = self.send_inner::<T>(p, &body).instrument(span).await;
+        let result = call.instrument(span).await;
         let elapsed = started.elapsed();
         metrics::histogram!(
             "chainwatch_rpc_request_duration_seconds",
@@ -783,6 +798,9 @@ enum Attempt {
     Transient(RpcError),
     Permanent(RpcError),
 }
+
+#[path = "rest.rs"]
+mod rest;
 
 fn ewma(prev: f64, sample: f64, n: u64) -> f64 {
     if n <= 1 {

@@ -12,7 +12,7 @@ use std::{
 use alloy_primitives::U64;
 use async_trait::async_trait;
 use chainwatch_chain_core::{ChainAdapter, EndpointPool, FetchError, FinalityModel, quorum};
-use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead};
+use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead, SeenTx, TxTrace};
 use futures::future::join_all;
 use serde_json::json;
 use tracing::{info, warn};
@@ -443,6 +443,16 @@ impl ChainAdapter for EvmAdapter {
                 state: states.get(i).copied().unwrap_or_default(),
             })
             .collect()
+    }
+
+    /// See [`EvmAdapter::trace_with`].
+    async fn trace(&self, hash: &str) -> Result<TxTrace, FetchError> {
+        Self::trace_with(self, hash, None).await
+    }
+
+    /// See [`EvmAdapter::trace_with`].
+    async fn trace_with(&self, hash: &str, seen: Option<&SeenTx>) -> Result<TxTrace, FetchError> {
+        Self::trace_with(self, hash, seen).await
     }
 }
 

@@ -40,6 +40,12 @@
 //!   and one or two `eth_call` replays at the parent block.
 //! - `block_ref(h)`: `eth_getBlockByNumber(h, false)`.
 //! - `provider_heads`: `eth_blockNumber` on each provider, with the pool's health score.
+//! - `trace` / [`EvmAdapter::trace_with`]: live diagnosis of one transaction that may not be
+//!   indexed (pending and why, included, failed, replaced and by what, dropped, not found):
+//!   `eth_getTransactionByHash` on every provider, then `eth_getTransactionReceipt`,
+//!   `eth_getTransactionCount`, `eth_feeHistory`, `txpool_contentFrom` / `txpool_content` and,
+//!   for a replacement, `eth_getTransactionCount` at past heights and one full block. See the
+//!   `stuck` module for the rules.
 //!
 //! # Normalization
 //! - Hashes and addresses are lowercase `0x` hex; `timestamp_ms` is the block timestamp × 1000.
@@ -106,6 +112,7 @@ mod reasons;
 mod receipts;
 mod revert;
 mod rpc;
+mod stuck;
 
 pub use adapter::{EvmAdapter, EvmOptions, FinalitySource};
 pub use decode::{decode_files, decode_files_with_abi_dir};

@@ -425,7 +425,7 @@ pub(crate) fn normalize_tx(
 }
 
 /// The failure of a transaction whose receipt has status 0, from the receipt's facts alone.
-fn failure(tx: &RpcTransaction, r: &RpcReceipt) -> Failure {
+pub(crate) fn failure(tx: &RpcTransaction, r: &RpcReceipt) -> Failure {
     let used = grouped(r.gas_used);
     let mut message = match tx.gas {
         Some(limit) => format!(

@@ -64,6 +64,21 @@ pub(crate) struct FailedTx {
     facts: ReceiptFacts,
 }
 
+impl FailedTx {
+    /// A failed transaction found on its own (a live trace), outside a fetched block.
+    pub(crate) fn single(hash: B256, gas: Option<U256>, gas_used: U256) -> Self {
+        Self {
+            position: 0,
+            hash,
+            facts: ReceiptFacts {
+                gas,
+                gas_used,
+                pre_byzantium: false,
+            },
+        }
+    }
+}
+
 /// The transactions of `block` whose receipt has status 0.
 pub(crate) fn failed_txs(block: &RpcBlock, receipts: &[RpcReceipt]) -> Vec<FailedTx> {
     block
@@ -141,7 +156,9 @@ impl EvmAdapter {
         }
     }
 
-    async fn explain(&self, f: &FailedTx, parent: u64) -> Option<Failure> {
+    /// The failure reason of `f` from a trace, else a replay at block `parent`; `None` when
+    /// neither works.
+    pub(crate) async fn explain(&self, f: &FailedTx, parent: u64) -> Option<Failure> {
         if !self.trace_support.skipped()
             && let Some(failure) = self.explain_by_trace(f).await
         {

@@ -55,7 +55,8 @@ pub(crate) enum Command {
     /// Stops cleanly on Ctrl-C / SIGTERM: ingest stops, everything already fetched is written.
     Dev(DevArgs),
     /// Follows one chain and publishes its events to Kafka: the ingest process of a
-    /// deployment. Keeps no database: on start it reads the end of the chain's topic to find
+    /// deployment. Keeps no database (with --watch-database-url it polls the watch list of traced
+    /// transactions, nothing else): on start it reads the end of the chain's topic to find
     /// where it stopped, checks that block against the chain, and resumes (publishing a revert
     /// first if the chain reorganized while it was down). Serves /healthz, /readyz and /metrics.
     Ingest(IngestArgs),
@@ -65,7 +66,8 @@ pub(crate) enum Command {
     Consume(ConsumeArgs),
     /// Applies pending database migrations and exits. Safe to run again.
     Migrate(DatabaseArgs),
-    /// Serves the GraphQL API alone (read-only) over an existing database.
+    /// Serves the GraphQL API alone (read-only) over an existing database. Chains with providers
+    /// (config file or --chain) can be traced live with `traceTransaction`.
     Serve(ServeArgs),
     /// Prints each chain's indexing status from the database (read-only): indexed height, best
     /// provider head, lag in blocks and seconds, safe and finalized heights, every provider's
@@ -77,6 +79,61 @@ pub(crate) enum Command {
     /// file is recognized by its shape and the files are joined by transaction hash.
     #[command(after_help = DECODE_HELP)]
     Decode(DecodeArgs),
+    /// Explains one transaction that may not be indexed: INDEXED (then the indexed transaction:
+    /// status, failure, block, finality, timeline), INCLUDED or FAILED in a block not indexed
+    /// yet, PENDING and why (NONCE_GAP with the missing nonces, FEE_TOO_LOW with the base fee and
+    /// the fee cap, WAITING), REPLACED (by which transaction; speed-up or cancel), DROPPED or
+    /// NOT_FOUND. Checks the index first, then asks the chain's providers. A transaction that is
+    /// not final goes on the watch list, which `chainwatch dev` (or `ingest` with a database)
+    /// re-traces until final, recording its timeline.
+    #[command(after_help = TRACE_EXIT_CODES)]
+    Trace(TraceArgs),
+}
+
+/// Exit codes of `chainwatch trace`, shown in its `--help`.
+const TRACE_EXIT_CODES: &str = "\
+Exit codes:
+  0  the transaction was explained, whatever the verdict (see `status` in the output)
+  2  bad input or configuration: malformed chain id or hash, no providers for the chain, no
+     database URL
+  1  anything else (no provider answered, the database is unreachable)";
+
+/// `chainwatch trace` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TraceFormat {
+    /// A report for people.
+    Text,
+    /// One JSON document, for scripts: `{chain, hash, watched, trace, transaction, timeline}`.
+    Json,
+}
+
+/// `chainwatch trace`.
+#[derive(Debug, Args)]
+pub(crate) struct TraceArgs {
+    /// The chain, e.g. `evm:1`.
+    #[arg(value_name = "CHAIN")]
+    pub(crate) chain: String,
+
+    /// The transaction hash (EVM: 0x and 64 hex digits, any case).
+    #[arg(value_name = "HASH")]
+    pub(crate) hash: String,
+
+    /// A chain provider: `ID=URL` or `ID=LABEL=URL`, as for `dev`. Repeat for more providers;
+    /// adds to the config file's chains. CHAIN needs at least one provider.
+    #[arg(
+        long = "chain",
+        value_name = "ID=URL",
+        env = "CHAINWATCH_CHAINS",
+        value_delimiter = ','
+    )]
+    pub(crate) providers: Vec<String>,
+
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: TraceFormat,
 }
 
 impl Command {
@@ -90,6 +147,7 @@ impl Command {
             Self::Serve(_) => "serve",
             Self::Status(_) => "status",
             Self::Decode(_) => "decode",
+            Self::Trace(_) => "trace",
         }
     }
 }
@@ -194,6 +252,18 @@ pub(crate) struct IngestArgs {
     #[command(flatten)]
     pub(crate) kafka: KafkaArgs,
 
+    /// Postgres URL of the watch list (where `chainwatch trace` puts the transactions it
+    /// traces). When given, this process re-traces its chain's open entries every few seconds
+    /// until final and records their timeline (SEEN_PENDING, DROPPED, REPLACED_BY). Ingest keeps
+    /// nothing else in the database.
+    #[arg(
+        long,
+        env = "CHAINWATCH_WATCH_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) watch_database_url: Option<String>,
+
     /// Address of /healthz, /readyz and /metrics.
     #[arg(
         long,
@@ -243,6 +313,16 @@ pub(crate) struct ServeArgs {
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,
 
+    /// A chain provider for `traceTransaction`: `ID=URL` or `ID=LABEL=URL`, as for `dev`; adds to
+    /// the config file's chains. Chains without providers answer TRACING_UNAVAILABLE.
+    #[arg(
+        long = "chain",
+        value_name = "ID=URL",
+        env = "CHAINWATCH_CHAINS",
+        value_delimiter = ','
+    )]
+    pub(crate) providers: Vec<String>,
+
     /// Address the API listens on (GraphQL at /graphql, /healthz, /readyz).
     #[arg(long, env = "CHAINWATCH_LISTEN", value_name = "ADDR")]
     pub(crate) listen: Option<String>,
@@ -251,12 +331,13 @@ pub(crate) struct ServeArgs {
 /// `chainwatch decode`.
 #[derive(Debug, Args)]
 pub(crate) struct DecodeArgs {
-    /// The chain the data comes from, e.g. `evm:1`.
+    /// The chain the data comes from, e.g. `evm:1` or `aptos:1`.
     #[arg(long, value_name = "ID")]
     pub(crate) chain: String,
 
-    /// The raw RPC JSON files: blocks, receipts, transactions, traces, in any order.
-    #[arg(value_name = "FILE", required = true)]
+    /// The raw JSON files, in any order. EVM: blocks, receipts, transactions, traces. Aptos:
+    /// REST blocks, transactions or transaction lists, and indexer gRPC stream transactions.
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
     pub(crate) files: Vec<std::path::PathBuf>,
 
     /// EVM: a directory of JSON ABIs whose custom errors decode failure reasons. Default: the

@@ -51,6 +51,75 @@ pub(crate) struct DatabaseSection {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ApiSection {
     pub(crate) listen: Option<String>,
+    /// Largest `first` of a paginated field (default 100).
+    pub(crate) max_page_size: Option<usize>,
+    /// Deepest query accepted (default 16).
+    pub(crate) max_depth: Option<usize>,
+    /// Most complex query accepted (default 1000).
+    pub(crate) max_complexity: Option<usize>,
+    /// Largest request body in bytes (default 65536).
+    pub(crate) max_body_bytes: Option<usize>,
+    /// Longest a query may run, in milliseconds (default 10000).
+    pub(crate) query_timeout_ms: Option<u64>,
+    /// Origins allowed by CORS (`*` for any); default none.
+    #[serde(default)]
+    pub(crate) cors_allowed_origins: Vec<String>,
+    /// Requests per second one client may sustain on /graphql; absent or 0: unlimited.
+    pub(crate) rate_limit_per_second: Option<f64>,
+    /// Requests one client may send at once (default 2 × the rate, at least 1).
+    pub(crate) rate_limit_burst: Option<u32>,
+    /// Identify clients by the last value of this header (set by your ingress), not the peer.
+    pub(crate) client_ip_header: Option<String>,
+    /// Whether introspection is answered (default true).
+    pub(crate) introspection: Option<bool>,
+}
+
+impl ApiSection {
+    /// The API settings for `known_chains`; errors name the key.
+    pub(crate) fn api_config(
+        &self,
+        known_chains: Vec<chainwatch_schema::ChainId>,
+    ) -> Result<chainwatch_api::ApiConfig, ConfigError> {
+        let d = chainwatch_api::ApiConfig::default();
+        let positive = |key: &str, v: Option<usize>, default: usize| match v {
+            Some(0) => Err(err(format!("[api] {key} must be at least 1, got 0"))),
+            Some(v) => Ok(v),
+            None => Ok(default),
+        };
+        let rate_limit = match self.rate_limit_per_second {
+            None => None,
+            Some(0.0) => None,
+            Some(r) if !(r.is_finite() && r > 0.0) => {
+                return Err(err(format!(
+                    "[api] rate_limit_per_second must be a positive number of requests per second (or 0 for none), got {r}"
+                )));
+            }
+            Some(r) => Some(chainwatch_api::RateLimit {
+                per_second: r,
+                burst: self
+                    .rate_limit_burst
+                    .unwrap_or_else(|| ((2.0 * r).ceil() as u32).max(1)),
+            }),
+        };
+        if self.query_timeout_ms == Some(0) {
+            return Err(err("[api] query_timeout_ms must be at least 1, got 0"));
+        }
+        Ok(chainwatch_api::ApiConfig {
+            known_chains,
+            max_page_size: positive("max_page_size", self.max_page_size, d.max_page_size)?,
+            max_depth: positive("max_depth", self.max_depth, d.max_depth)?,
+            max_complexity: positive("max_complexity", self.max_complexity, d.max_complexity)?,
+            max_body_bytes: positive("max_body_bytes", self.max_body_bytes, d.max_body_bytes)?,
+            query_timeout: self
+                .query_timeout_ms
+                .map_or(d.query_timeout, Duration::from_millis),
+            cors_allowed_origins: self.cors_allowed_origins.clone(),
+            rate_limit,
+            client_ip_header: self.client_ip_header.clone(),
+            introspection: self.introspection.unwrap_or(d.introspection),
+            tracers: d.tracers,
+        })
+    }
 }
 
 /// `[pool]`: provider pool settings shared by every chain.
@@ -630,5 +699,44 @@ mod tests {
         );
         assert!(cfg.add_chain_flag("evm:1").is_err());
         assert!(cfg.add_chain_flag("evm:1=ftp://x").is_err());
+    }
+
+    #[test]
+    fn api_section_sets_the_protections_and_rejects_nonsense() {
+        let cfg = parse(
+            "[api]\nmax_body_bytes = 1024\nquery_timeout_ms = 250\ncors_allowed_origins = [\"*\"]\n\
+             rate_limit_per_second = 5\nclient_ip_header = \"x-forwarded-for\"\nintrospection = false\n",
+            &[],
+        )
+        .unwrap();
+        let a = cfg.api.api_config(Vec::new()).unwrap();
+        assert_eq!(a.max_body_bytes, 1024);
+        assert_eq!(a.query_timeout, Duration::from_millis(250));
+        assert_eq!(a.cors_allowed_origins, ["*"]);
+        let r = a.rate_limit.unwrap();
+        assert_eq!((r.per_second, r.burst), (5.0, 10));
+        assert_eq!(a.client_ip_header.as_deref(), Some("x-forwarded-for"));
+        assert!(!a.introspection);
+        // Defaults: no rate limit, introspection on.
+        let d = Config::default().api.api_config(Vec::new()).unwrap();
+        assert!(d.rate_limit.is_none() && d.introspection);
+        for (text, key) in [
+            (
+                "[api]\nrate_limit_per_second = -1\n",
+                "rate_limit_per_second",
+            ),
+            ("[api]\nmax_page_size = 0\n", "max_page_size"),
+            ("[api]\nquery_timeout_ms = 0\n", "query_timeout_ms"),
+        ] {
+            let e = parse(text, &[])
+                .unwrap()
+                .api
+                .api_config(Vec::new())
+                .unwrap_err()
+                .0;
+            assert!(e.contains(key), "{e}");
+        }
+        let off = parse("[api]\nrate_limit_per_second = 0\n", &[]).unwrap();
+        assert!(off.api.api_config(Vec::new()).unwrap().rate_limit.is_none());
     }
 }

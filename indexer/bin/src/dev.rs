@@ -49,10 +49,25 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen_addr)
         .await
         .with_context(|| format!("cannot listen on {listen_addr}"))?;
-    let api_cfg = chainwatch_api::ApiConfig {
-        known_chains: chains.iter().map(|(id, _)| id.clone()).collect(),
-        ..Default::default()
-    };
+    // Tracing: GraphQL `traceTransaction` asks these adapters and puts what it traces on the
+    // watch list, which the poller re-traces until final.
+    let trace_adapters: Vec<Arc<dyn ChainAdapter>> =
+        adapters.iter().map(|(a, _)| a.clone()).collect();
+    let tracers = trace_adapters.iter().fold(
+        chainwatch_api::trace::Tracers::default().watching(store.clone()),
+        |t, a| t.with_adapter(a.clone()),
+    );
+    let watch_cancel = CancellationToken::new();
+    let watcher = crate::watch::spawn(
+        store.clone(),
+        trace_adapters,
+        crate::watch::POLL_INTERVAL,
+        watch_cancel.clone(),
+    );
+    let mut api_cfg = cfg
+        .api
+        .api_config(chains.iter().map(|(id, _)| id.clone()).collect())?;
+    api_cfg.tracers = tracers;
     let api_store = Store::connect_read_only(&url, 8).await?;
     let lag_cancel = CancellationToken::new();
     let lag = crate::lag::spawn(api_store.clone(), lag_cancel.clone());
@@ -135,6 +150,8 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
         consumer_cancel.cancel();
     }
     let consumed = consumer.await.context("consumer task panicked")?;
+    watch_cancel.cancel();
+    let _ = watcher.await;
     api_cancel.cancel();
     lag_cancel.cancel();
     let _ = lag.await;
@@ -146,23 +163,25 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
 }
 
 /// `chainwatch serve`: the read-only API over an existing database, until SIGINT/SIGTERM.
-pub(crate) async fn serve(cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) async fn serve(mut cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
     let metrics = crate::telemetry::install()?;
     let url = database_url(args.database.database_url.as_deref(), &cfg)?;
     let listen_addr = listen_addr(args.listen.as_deref(), &cfg)?;
     let store = Store::connect_read_only(&url, cfg.database.max_connections.unwrap_or(8)).await?;
+    for spec in &args.providers {
+        cfg.add_chain_flag(spec)?;
+    }
     let known_chains = cfg.chains.keys().filter_map(|k| k.parse().ok()).collect();
+    let tracers = tracers(&cfg).await;
     let listener = tokio::net::TcpListener::bind(listen_addr)
         .await
         .with_context(|| format!("cannot listen on {listen_addr}"))?;
     let router = crate::telemetry::route(
-        chainwatch_api::router(
-            store.clone(),
-            chainwatch_api::ApiConfig {
-                known_chains,
-                ..Default::default()
-            },
-        ),
+        chainwatch_api::router(store.clone(), {
+            let mut api_cfg = cfg.api.api_config(known_chains)?;
+            api_cfg.tracers = tracers;
+            api_cfg
+        }),
         metrics,
     );
     let cancel = CancellationToken::new();
@@ -174,6 +193,29 @@ pub(crate) async fn serve(cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
     let _ = lag.await;
     server.await.context("API task panicked")??;
     Ok(())
+}
+
+/// Adapters for `traceTransaction` in `serve`: one per configured chain with providers. A chain
+/// whose providers cannot be connected is logged and left without tracing (its traces answer
+/// TRACING_UNAVAILABLE); `serve` is read-only, so traces are not put on the watch list.
+async fn tracers(cfg: &Config) -> chainwatch_api::trace::Tracers {
+    let mut tracers = chainwatch_api::trace::Tracers::default();
+    for (key, section) in &cfg.chains {
+        if section.providers.is_empty() {
+            continue;
+        }
+        let Ok(id) = key.parse::<ChainId>() else {
+            warn!(target: TRACE_TARGET, chain = %key, "invalid chain id; tracing unavailable for it");
+            continue;
+        };
+        match registry::connect(&id, section, cfg.pool_config()).await {
+            Ok(adapter) => tracers = tracers.with_adapter(adapter),
+            Err(e) => {
+                warn!(target: TRACE_TARGET, chain = %id, error = %ErrorChain(&e), "cannot connect the chain's providers; tracing unavailable for it");
+            }
+        }
+    }
+    tracers
 }
 
 /// The API address from the flag/env, else the config file, else 127.0.0.1:8080.

@@ -16,6 +16,8 @@ mod pipeline;
 mod registry;
 mod status;
 mod telemetry;
+mod trace;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -108,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => dev::serve(cfg, args).await,
         Command::Decode(args) => offline::decode(&cfg, &args),
         Command::Status(args) => status::run(cfg, args).await,
+        Command::Trace(args) => trace::run(cfg, args).await,
         Command::Migrate(args) => {
             let url = database_url(args.database_url.as_deref(), &cfg)?;
             let store = chainwatch_store::Store::connect(&url, 2).await?;

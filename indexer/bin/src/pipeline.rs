@@ -119,6 +119,19 @@ pub(crate) async fn ingest(mut cfg: Config, args: IngestArgs) -> anyhow::Result<
     readiness.ready();
 
     let cancel = CancellationToken::new();
+    let watcher = match &args.watch_database_url {
+        Some(url) => {
+            let store = Store::connect(url, 2).await?;
+            info!(target: TRACE_TARGET, chain = %id, "polling the watch list of traced transactions");
+            Some(crate::watch::spawn(
+                store,
+                vec![adapter.clone()],
+                crate::watch::POLL_INTERVAL,
+                cancel.clone(),
+            ))
+        }
+        None => None,
+    };
     let ingest = Ingest::new(adapter, publisher, ingest_cfg);
     let task = tokio::spawn({
         let cancel = cancel.clone();
@@ -134,6 +147,10 @@ pub(crate) async fn ingest(mut cfg: Config, args: IngestArgs) -> anyhow::Result<
         }
     };
     readiness.not_ready("stopping");
+    cancel.cancel();
+    if let Some(w) = watcher {
+        let _ = w.await;
+    }
     ops_cancel.cancel();
     let _ = ops.await;
     result

@@ -11,6 +11,8 @@ use crate::config::ChainSection;
 pub(crate) const FAMILIES: &[&str] = &[
     #[cfg(feature = "evm")]
     "evm",
+    #[cfg(feature = "aptos")]
+    "aptos",
     #[cfg(feature = "sui")]
     "sui",
 ];
@@ -70,10 +72,47 @@ pub(crate) async fn connect(
                 chainwatch_chain_evm::EvmAdapter::connect(id.clone(), pool, opts).await?,
             ))
         }
+        #[cfg(feature = "aptos")]
+        "aptos" => {
+            let evm_only = [
+                ("finality", section.finality.is_some()),
+                ("safe_depth", section.safe_depth.is_some()),
+                ("finalized_depth", section.finalized_depth.is_some()),
+                ("abi_dir", section.abi_dir.is_some()),
+            ];
+            if let Some((key, _)) = evm_only.iter().find(|(_, set)| *set) {
+                return Err(FetchError::permanent(
+                    "invalid_config",
+                    format!(
+                        "chains.\"{id}\".{key} applies to EVM chains only (Aptos blocks are final once committed)"
+                    ),
+                ));
+            }
+            Ok(Arc::new(
+                chainwatch_chain_aptos::AptosAdapter::connect(id.clone(), pool, Default::default())
+                    .await?,
+            ))
+        }
         #[cfg(feature = "sui")]
-        "sui" => Ok(Arc::new(
-            chainwatch_chain_sui::SuiAdapter::connect(id.clone(), pool).await?,
-        )),
+        "sui" => {
+            let evm_only = [
+                ("finality", section.finality.is_some()),
+                ("safe_depth", section.safe_depth.is_some()),
+                ("finalized_depth", section.finalized_depth.is_some()),
+                ("abi_dir", section.abi_dir.is_some()),
+            ];
+            if let Some((key, _)) = evm_only.iter().find(|(_, set)| *set) {
+                return Err(FetchError::permanent(
+                    "invalid_config",
+                    format!(
+                        "chains.\"{id}\".{key} applies to EVM chains only (Sui checkpoints are final)"
+                    ),
+                ));
+            }
+            Ok(Arc::new(
+                chainwatch_chain_sui::SuiAdapter::connect(id.clone(), pool).await?,
+            ))
+        }
         other => Err(FetchError::permanent(
             "invalid_config",
             format!("chain family `{other}` is not compiled into this build"),
@@ -104,6 +143,15 @@ pub(crate) fn decode(
                 .map(|(path, bytes)| (path.display().to_string(), bytes.as_slice()))
                 .collect();
             chainwatch_chain_evm::decode_files_with_abi_dir(chain, &named, opts.abi_dir.as_deref())
+                .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
+        }
+        #[cfg(feature = "aptos")]
+        "aptos" => {
+            let named: Vec<(String, Vec<u8>)> = files
+                .iter()
+                .map(|(p, b)| (p.display().to_string(), b.clone()))
+                .collect();
+            chainwatch_chain_aptos::decode_files(chain, &named)
                 .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
         }
         #[cfg(feature = "sui")]

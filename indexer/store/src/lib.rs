@@ -10,6 +10,8 @@
 //!   refused with [`StoreError::RevertBelowFinalized`].
 //! - Finality is never written per transaction: it is derived from the block height and the
 //!   chain's safe/finalized watermarks (see [`read`]).
+//! - The watch list ([`watch`]): traced transactions polled until final, with the timeline
+//!   events only it writes (`SEEN_PENDING`, `DROPPED`, `REPLACED_BY`), each at most once.
 //! - Queries are plain `sqlx::query` with binds (no compile-time checked macros), so building
 //!   needs no database.
 
@@ -21,6 +23,7 @@ pub mod read;
 mod snapshot;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testing;
+pub mod watch;
 mod write;
 
 pub use error::StoreError;
@@ -43,15 +46,28 @@ pub struct Store {
     pool: PgPool,
 }
 
+/// The Postgres `NOTIFY` channel [`Store::apply_batch`] signals on after each committed batch
+/// (payload: the chain id). API processes [`Store::listen_changes`] to push live updates.
+pub const CHANGES_CHANNEL: &str = "chainwatch_changes";
+
 impl Store {
+    /// A dedicated connection listening on [`CHANGES_CHANNEL`]. Works on a read-only connection.
+    /// After a lost connection `try_recv` answers `None` once and reconnects: notifications sent
+    /// meanwhile are lost, so a listener should then re-read everything it shows.
+    pub async fn listen_changes(&self) -> Result<sqlx::postgres::PgListener, StoreError> {
+        let mut l = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        l.listen(CHANGES_CHANNEL).await?;
+        Ok(l)
+    }
+
     /// Connects with at most `max_connections`, failing within 10 s if the server is unreachable.
     /// The error names the host and database, never the password.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         Self::connect_with(url, max_connections, false).await
     }
 
-    /// Like [`Store::connect`], but every session is read-only (`default_transaction_read_only`),
-    /// for the API.
+    /// Like [`Store::connect`], but every session is read-only (`default_transaction_read_only`)
+    /// and a statement runs at most 10 s (`statement_timeout`), for the API.
     pub async fn connect_read_only(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         Self::connect_with(url, max_connections, true).await
     }
@@ -65,7 +81,12 @@ impl Store {
             reason: error::scrub_url_error(&e.to_string(), url),
         })?;
         if read_only {
-            opts = opts.options([("default_transaction_read_only", "on")]);
+            // A read that runs away (an expensive API query) is stopped by Postgres too, not
+            // only abandoned by the API's own query timeout.
+            opts = opts.options([
+                ("default_transaction_read_only", "on"),
+                ("statement_timeout", "10s"),
+            ]);
         }
         let target = format!(
             "{}:{}/{}",

@@ -76,6 +76,9 @@ pub struct TimelineEntry {
     pub block_height: Option<u64>,
     /// Hash of that block.
     pub block_hash: Option<String>,
+    /// Extra facts of a stored event: for `REPLACED_BY`, `replaced_by` (the replacing
+    /// transaction's hash) and `replacement` (`SPEED_UP`, `CANCEL`, `OTHER`); `None` otherwise.
+    pub detail: Option<serde_json::Value>,
 }
 
 /// A chain's indexing progress, finality and provider health.
@@ -172,7 +175,8 @@ macro_rules! chain_select {
     };
 }
 
-/// Chains (one row each) where the latest event of `$1` is `REORGED_OUT` and no row remains.
+/// Chains (one row each) where the latest index event of `$1` (the watch list's events do not
+/// count) is `REORGED_OUT` and no row remains.
 /// The lateral subquery walks the `(chain_id, tx_hash, id)` index once per chain.
 const REORGED_OUT_SELECT: &str = "
     SELECT c.chain_id
@@ -180,6 +184,7 @@ const REORGED_OUT_SELECT: &str = "
     CROSS JOIN LATERAL (
         SELECT e.kind FROM transaction_events e
         WHERE e.chain_id = c.chain_id AND e.tx_hash = $1
+          AND e.kind NOT IN ('SEEN_PENDING', 'DROPPED', 'REPLACED_BY')
         ORDER BY e.id DESC LIMIT 1) last
     WHERE last.kind = 'REORGED_OUT'
       AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.chain_id = c.chain_id AND t.hash = $1)";
@@ -207,6 +212,7 @@ impl Store {
         }
         let last: Option<String> = sqlx::query_scalar(
             "SELECT kind FROM transaction_events WHERE chain_id = $1 AND tx_hash = $2
+               AND kind NOT IN ('SEEN_PENDING', 'DROPPED', 'REPLACED_BY')
              ORDER BY id DESC LIMIT 1",
         )
         .bind(chain.as_str())
@@ -252,7 +258,7 @@ impl Store {
     ) -> Result<Vec<TimelineEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT kind, (extract(epoch FROM occurred_at) * 1000)::bigint AS at_ms,
-                    block_height, block_hash
+                    block_height, block_hash, detail
              FROM transaction_events WHERE chain_id = $1 AND tx_hash = $2 ORDER BY id",
         )
         .bind(chain.as_str())
@@ -270,7 +276,7 @@ impl Store {
                                         AND e.kind = 'REORGED_OUT')
                          THEN 'REINCLUDED' ELSE 'INCLUDED' END AS kind,
                     (extract(epoch FROM b.block_time) * 1000)::bigint AS at_ms,
-                    t.block_height, t.block_hash
+                    t.block_height, t.block_hash, NULL::jsonb AS detail
              FROM transactions t
              JOIN blocks b ON b.chain_id = t.chain_id AND b.height = t.block_height
              WHERE t.chain_id = $1 AND t.hash = $2",
@@ -288,7 +294,7 @@ impl Store {
                  FROM transactions t JOIN watermarks w ON w.chain_id = t.chain_id
                  WHERE t.chain_id = $1 AND t.hash = $2)
              SELECT lv.level AS kind, (extract(epoch FROM fp.reached_at) * 1000)::bigint AS at_ms,
-                    fp.height AS block_height, fp.hash AS block_hash
+                    fp.height AS block_height, fp.hash AS block_hash, NULL::jsonb AS detail
              FROM tx
              CROSS JOIN (VALUES ('SAFE', 1), ('FINALIZED', 2)) AS lv(level, ord)
              CROSS JOIN LATERAL (
@@ -386,6 +392,10 @@ pub struct TxFilter {
     /// Only transactions at least this final, derived in SQL from the chain's watermarks as in
     /// [`TxRecord::finality`]. `PENDING` and `INCLUDED` keep every indexed transaction.
     pub min_finality: Option<Finality>,
+    /// Only transactions in blocks with a time at or after this, ms since the Unix epoch.
+    pub since_ms: Option<u64>,
+    /// Only transactions in blocks with a time before this, ms since the Unix epoch.
+    pub until_ms: Option<u64>,
 }
 
 /// One page of a list, and whether entries follow it.
@@ -514,6 +524,8 @@ impl Store {
       -- below the finalized one. A NULL watermark covers nothing.
       AND ($6::int < 1 OR t.block_height <= GREATEST(w.safe_height, w.finalized_height))
       AND ($6::int < 2 OR t.block_height <= w.finalized_height)
+      AND ($8::bigint IS NULL OR b.block_time >= to_timestamp($8 / 1000.0))
+      AND ($9::bigint IS NULL OR b.block_time < to_timestamp($9 / 1000.0))
     ORDER BY a.block_height DESC, a.tx_index DESC
     LIMIT $7"
         ))
@@ -524,6 +536,8 @@ impl Store {
         .bind(filter.status.map(|s| s.as_str()))
         .bind(min_level)
         .bind(limit_plus_one(first))
+        .bind(filter.since_ms.map(clamp_i64))
+        .bind(filter.until_ms.map(clamp_i64))
         .fetch_all(&self.pool)
         .await?;
         let txs = rows.iter().map(tx_record).collect::<Result<Vec<_>, _>>()?;
@@ -753,6 +767,7 @@ fn timeline_entry(row: &PgRow) -> Result<TimelineEntry, StoreError> {
         at_ms: u64::try_from(at_ms).unwrap_or_default(),
         block_height: opt_u64(row, "block_height")?,
         block_hash: row.try_get("block_hash")?,
+        detail: row.try_get("detail")?,
     })
 }
 

@@ -257,6 +257,8 @@ impl Store {
 
     /// Applies `envelopes` of one chain, in order, in one DB transaction with the watermark.
     /// Envelopes at or below the watermark's `seq` are skipped. On error nothing is written.
+    /// A batch that applied something sends `NOTIFY` on [`crate::CHANGES_CHANNEL`] with the
+    /// chain id as payload, delivered when it commits.
     pub async fn apply_batch<E: Borrow<Envelope>>(
         &self,
         chain: &ChainId,
@@ -387,6 +389,13 @@ impl Store {
             .bind(opt_i64(wm.finalized_height))
             .execute(&mut *db)
             .await?;
+            // Delivered at commit, to every API process listening: live subscriptions re-read
+            // what changed. Nothing is sent for a batch that rolls back.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::CHANGES_CHANNEL)
+                .bind(cid)
+                .execute(&mut *db)
+                .await?;
         }
         db.commit().await?;
         debug!(target: TRACE_TARGET, chain = %chain, applied = out.applied, skipped = out.skipped,

@@ -1,4 +1,4 @@
-//! Integration tests of chainwatch-chain-core: the [`EndpointPool`] against local JSON-RPC stubs
+//! Integration tests of chainwatch-chain-core: the [`EndpointPool`] against local JSON-RPC and REST stubs
 //! behind fault-injecting proxies (`chainwatch-testkit`).
 //!
 //! [`EndpointPool`]: chainwatch_chain_core::EndpointPool
@@ -10,4 +10,5 @@ mod common;
 mod config;
 mod failover;
 mod rate_limit;
+mod rest;
 mod secrets;

@@ -8,4 +8,5 @@ mod live;
 mod proxy;
 mod quorum;
 mod reasons;
+mod stuck;
 mod support;

@@ -98,3 +98,46 @@ async fn chain_id_that_does_not_match_the_node(pool: PgPool) {
     );
     assert!(!line.contains(&anvil.url()), "provider URL leaked: {line}");
 }
+
+#[sqlx::test(migrations = false)]
+async fn aptos_chain_id_that_does_not_match_the_node(pool: PgPool) {
+    let node = chainwatch_testkit::AptosNode::start(
+        chainwatch_testkit::aptos_chain(std::path::Path::new(crate::aptos::APTOS)),
+        10_004,
+    )
+    .await;
+    node.with(|s| s.chain_id = 2);
+    let url = url_of(&pool).await;
+    let node_url = node.stub.url_with_secret("SECRETKEY0123456789");
+    let spec = format!("aptos:1=testnet-node={node_url}");
+    let (code, line) =
+        tokio::task::spawn_blocking(move || run(None, &["--chain", &spec, "--database-url", &url]))
+            .await
+            .unwrap();
+    assert_ne!(code, 0);
+    assert!(
+        line.contains(
+            "provider `testnet-node` reports chain id 2 but the chain is configured as aptos:1"
+        ),
+        "{line}"
+    );
+    assert!(
+        !line.contains("SECRETKEY") && !line.contains("127.0.0.1"),
+        "provider URL leaked: {line}"
+    );
+}
+
+#[test]
+fn evm_only_keys_on_an_aptos_chain() {
+    let (code, line) = run(
+        Some(
+            "[chains.\"aptos:1\"]\nfinality = \"tags\"\nproviders = [{ label = \"a\", url = \"http://127.0.0.1:9/v1\" }]\n",
+        ),
+        &["--database-url", DB],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        line.contains("chains.\"aptos:1\".finality applies to EVM chains only"),
+        "{line}"
+    );
+}

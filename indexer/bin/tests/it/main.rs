@@ -1,8 +1,11 @@
 //! End-to-end tests of the `chainwatch` binary against real peers: anvil nodes (directly and
-//! behind fault-injecting proxies) and Postgres. Each test runs the real process and reads what
+//! behind fault-injecting proxies), a scripted Aptos REST node serving recorded data, and
+//! Postgres. Each test runs the real process and reads what
 //! it wrote with SQL and GraphQL.
 
+mod aptos;
 mod config_errors;
+mod console;
 mod decode;
 mod failover;
 mod kafka;
@@ -15,6 +18,8 @@ mod reorg;
 mod serve;
 mod status;
 mod status_command;
+mod stuck;
+mod subscriptions;
 #[cfg(feature = "sui")]
 mod sui;
 mod support;

@@ -18,6 +18,7 @@ fn testdata() -> PathBuf {
 }
 
 const J2VK: &str = "J2Vkui75vgoLvCmNiREVKwpeTVPCq5EQ71i2ETahP6R9";
+const UNKNOWN: &str = "7xZ5AAjrybwwPjXh7ojKert5v7eSYgzWEREtKrhSGQ7d";
 const CP: (u64, &str) = (1_953_362, "BHeEq9rUuc2kdh1k7vk4oN22oK7TtpTpVuaM32fs6UrB");
 
 #[test]
@@ -115,10 +116,73 @@ async fn dev_indexes_a_sui_checkpoint_and_answers_graphql(pool: PgPool) {
     assert_eq!(all[0]["chain"], "sui:testnet");
     assert_eq!(all[0]["finality"], "FINALIZED");
 
+    // traceTransaction: the indexed digest is INDEXED; the digest of the recorded "not found"
+    // error is NOT_FOUND (the mock node does not know it either).
+    let v = dev
+        .graphql(&format!(
+            r#"{{ a: traceTransaction(chain: "sui:testnet", hash: "{J2VK}") {{ status finality block {{ height }} }}
+                 b: traceTransaction(chain: "sui:testnet", hash: "{UNKNOWN}") {{ status message }} }}"#
+        ))
+        .await;
+    assert!(v["errors"].is_null(), "{v}");
+    assert_eq!(v["data"]["a"]["status"], "INDEXED", "{v}");
+    assert_eq!(v["data"]["a"]["block"]["height"], CP.0, "{v}");
+    assert_eq!(v["data"]["b"]["status"], "NOT_FOUND", "{v}");
+
     // A malformed digest is a field error, not a 500.
     let v = dev
         .graphql(r#"{ transaction(chain: "sui:testnet", hash: "not a digest!") { hash } }"#)
         .await;
     assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{v}");
     assert!(dev.stop().success());
+}
+
+/// `chainwatch trace sui:testnet DIGEST` over an empty index asks the (mock) node: a
+/// checkpointed transaction is INCLUDED and FINALIZED in its checkpoint; an unknown digest is
+/// NOT_FOUND; a malformed one exits 2 naming it.
+#[sqlx::test(migrations = false)]
+async fn cli_trace_asks_the_node(pool: PgPool) {
+    let db = url_of(&pool).await;
+    assert!(
+        bin()
+            .args(["migrate", "--database-url", &db])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let node = MockNode::start("testnet", &testnet_checkpoints(&testdata()), true).await;
+    // The mock node runs on this test's runtime: the binary is awaited, not waited for.
+    let trace = async |hash: &str| {
+        let mut cmd = tokio::process::Command::from(bin());
+        cmd.args([
+            "trace",
+            "sui:testnet",
+            hash,
+            "--format",
+            "json",
+            "--database-url",
+            &db,
+        ])
+        .args(["--chain", &format!("sui:testnet=mock={}", node.url())])
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn");
+        cmd.output().await.unwrap()
+    };
+    let out = trace(J2VK).await;
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["trace"]["status"], "INCLUDED", "{v:#}");
+    assert_eq!(v["trace"]["finality"], "FINALIZED", "{v:#}");
+    assert_eq!(v["trace"]["block"]["height"], CP.0, "{v:#}");
+    assert_eq!(v["trace"]["block"]["hash"], CP.1, "{v:#}");
+
+    let out = trace(UNKNOWN).await;
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["trace"]["status"], "NOT_FOUND", "{v:#}");
+
+    let out = trace("J2Vk").await;
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"J2Vk\""), "{err}");
 }

@@ -5,6 +5,7 @@ mod health;
 mod pages;
 mod reads;
 mod replay;
+mod watch;
 
 use chainwatch_chain_core::test_utils::{Feed, ScriptedChain};
 use chainwatch_schema::{Block, ChainId, ProviderHead};

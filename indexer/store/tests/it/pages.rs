@@ -118,6 +118,7 @@ async fn address_filters_by_status_and_derived_finality(pool: PgPool) {
     let failed = get(TxFilter {
         status: Some(TxStatus::Failed),
         min_finality: None,
+        ..TxFilter::default()
     })
     .await;
     assert_eq!(
@@ -128,6 +129,7 @@ async fn address_filters_by_status_and_derived_finality(pool: PgPool) {
     let ok = get(TxFilter {
         status: Some(TxStatus::Succeeded),
         min_finality: None,
+        ..TxFilter::default()
     })
     .await;
     assert_eq!(keys(&ok), (1..=6).rev().map(|h| (h, 0)).collect::<Vec<_>>());
@@ -135,12 +137,14 @@ async fn address_filters_by_status_and_derived_finality(pool: PgPool) {
     let safe = get(TxFilter {
         status: None,
         min_finality: Some(Finality::Safe),
+        ..TxFilter::default()
     })
     .await;
     assert_eq!(keys(&safe), expected(1, 4));
     let finalized = get(TxFilter {
         status: None,
         min_finality: Some(Finality::Finalized),
+        ..TxFilter::default()
     })
     .await;
     assert_eq!(keys(&finalized), expected(1, 2));
@@ -152,15 +156,44 @@ async fn address_filters_by_status_and_derived_finality(pool: PgPool) {
     let included = get(TxFilter {
         status: None,
         min_finality: Some(Finality::Included),
+        ..TxFilter::default()
     })
     .await;
     assert_eq!(keys(&included), expected(1, 6));
     let both = get(TxFilter {
         status: Some(TxStatus::Failed),
         min_finality: Some(Finality::Safe),
+        ..TxFilter::default()
     })
     .await;
     assert_eq!(keys(&both), [(4, 10), (3, 10), (2, 10), (1, 10)]);
+
+    // By block time: blocks 2, 3 and 4 (since is inclusive, until exclusive).
+    let time_of = |h: u64| {
+        let store = &store;
+        let chain = chain.clone();
+        async move {
+            store
+                .block_by_height(&chain, h)
+                .await
+                .unwrap()
+                .unwrap()
+                .time_ms
+        }
+    };
+    let window = get(TxFilter {
+        since_ms: Some(time_of(2).await),
+        until_ms: Some(time_of(5).await),
+        ..TxFilter::default()
+    })
+    .await;
+    assert_eq!(keys(&window), expected(2, 4));
+    let none = get(TxFilter {
+        since_ms: Some(time_of(6).await + 1),
+        ..TxFilter::default()
+    })
+    .await;
+    assert!(none.is_empty());
     // Confirmations count from the indexed head (6).
     assert_eq!(safe[0].confirmations, Some(3));
     assert_eq!(included[0].confirmations, Some(1));
