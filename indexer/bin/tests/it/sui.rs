@@ -186,3 +186,96 @@ async fn cli_trace_asks_the_node(pool: PgPool) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("\"J2Vk\""), "{err}");
 }
+
+/// One `dev` following an Aptos node and a Sui node: the same GraphQL selection answers for a
+/// transaction of each family, and `transactionsByHash` finds each by its own hash form.
+#[cfg(feature = "aptos")]
+#[sqlx::test(migrations = false)]
+async fn same_queries_answer_for_sui_and_aptos(pool: PgPool) {
+    use chainwatch_testkit::{AptosNode, aptos_chain};
+
+    const APTOS_TX: &str = "0x6a43e0034486583a30cff449c03c4d882c641b351e392096272496168240de8e";
+    let db = url_of(&pool).await;
+    let aptos = AptosNode::start(aptos_chain(Path::new(crate::aptos::APTOS)), 10_002).await;
+    aptos.with(|s| s.page_limit = Some(1));
+    let sui = MockNode::start("testnet", &testnet_checkpoints(&testdata())[..1], true).await;
+    let mut dev = Dev::start(&[
+        "--config".into(),
+        {
+            let dir = crate::support::scratch("sui-aptos");
+            let path = dir.join("chainwatch.toml");
+            std::fs::write(
+                &path,
+                format!(
+                    "[chains.\"aptos:1\"]\nstart_height = 10000\nproviders = [{{ label = \"aptos-mock\", url = \"{}\" }}]\n\n\
+                     [chains.\"sui:testnet\"]\nstart_height = {}\nproviders = [{{ label = \"sui-mock\", url = \"{}\" }}]\n",
+                    aptos.url(),
+                    CP.0,
+                    sui.url()
+                ),
+            )
+            .unwrap();
+            path.display().to_string()
+        },
+        "--database-url".into(),
+        db.clone(),
+    ]);
+    dev.wait_ready().await;
+    let store = chainwatch_store::Store::connect(&db, 2).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (chain, height) in [("aptos:1", 10_002), ("sui:testnet", CP.0)] {
+        let chain: ChainId = chain.parse().unwrap();
+        loop {
+            if let Some(wm) = store.watermark(&chain).await.unwrap()
+                && wm.head.is_some_and(|h| h.height >= height)
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{chain} not indexed in time; logs:\n{}",
+                dev.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    const FIELDS: &str = "chain hash status blockHeight blockHash index sender fee finality failure { kind code message location raw } extra";
+    let v = dev
+        .graphql(&format!(
+            r#"{{ a: transaction(chain: "aptos:1", hash: "{APTOS_TX}") {{ {FIELDS} }}
+                 s: transaction(chain: "sui:testnet", hash: "{J2VK}") {{ {FIELDS} }}
+                 ah: transactionsByHash(hash: "{APTOS_TX}") {{ chain hash }}
+                 sh: transactionsByHash(hash: "{J2VK}") {{ chain hash }} }}"#
+        ))
+        .await;
+    assert!(v["errors"].is_null(), "{v}");
+    let d = &v["data"];
+    assert_eq!(
+        (&d["a"]["chain"], &d["a"]["status"]),
+        (&"aptos:1".into(), &"SUCCEEDED".into()),
+        "{v}"
+    );
+    assert_eq!(
+        (&d["s"]["chain"], &d["s"]["status"]),
+        (&"sui:testnet".into(), &"SUCCEEDED".into()),
+        "{v}"
+    );
+    for t in ["a", "s"] {
+        assert_eq!(d[t]["finality"], "FINALIZED", "{v}");
+        assert!(
+            d[t]["blockHeight"].is_u64() && d[t]["sender"].is_string(),
+            "{v}"
+        );
+    }
+    assert_eq!(
+        d["ah"],
+        serde_json::json!([{"chain": "aptos:1", "hash": APTOS_TX}]),
+        "{v}"
+    );
+    assert_eq!(
+        d["sh"],
+        serde_json::json!([{"chain": "sui:testnet", "hash": J2VK}]),
+        "{v}"
+    );
+    assert!(dev.stop().success());
+}
