@@ -38,6 +38,7 @@ fn is_0x(raw: &str) -> bool {
 /// store keeps: `0x` hex lowercased, anything else unchanged.
 ///
 /// - `evm` and `aptos`, or any `0x…` hash when the family is unknown: `0x` and 64 hex digits.
+/// - `sui`: a base58 digest of 32 bytes (32 to 44 characters of the base58 alphabet).
 /// - other families: 1 to 128 ASCII letters or digits (base58, or `0x` hex).
 pub(crate) fn normalize_hash(family: Option<&str>, raw: &str) -> Result<String, ApiError> {
     if matches!(family, Some("evm" | "aptos")) || (family.is_none() && is_0x(raw)) {
@@ -52,6 +53,23 @@ pub(crate) fn normalize_hash(family: Option<&str>, raw: &str) -> Result<String, 
             ));
         }
         return Ok(raw.to_ascii_lowercase());
+    }
+    if family == Some("sui") {
+        // A digest is 32 bytes in base58: 32 to 44 characters of its alphabet (no 0, O, I, l).
+        let ok = (32..=44).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l'));
+        if !ok {
+            return Err(ApiError::bad_request(
+                "hash",
+                format!(
+                    "invalid hash {}: expected a Sui transaction digest (base58 of 32 bytes, 32 to 44 characters)",
+                    shown(raw)
+                ),
+            ));
+        }
+        return Ok(raw.to_owned());
     }
     let ok = !raw.is_empty()
         && raw.len() <= MAX_HASH_LEN
@@ -196,14 +214,28 @@ mod tests {
         let sig = "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW";
         assert_eq!(normalize_hash(Some("solana"), sig).unwrap(), sig);
         assert_eq!(normalize_hash(None, sig).unwrap(), sig);
+        // Sui digests are base58 (32 bytes): kept as they are, on Sui and across chains.
+        let digest = "J2Vkui75vgoLvCmNiREVKwpeTVPCq5EQ71i2ETahP6R9";
+        assert_eq!(normalize_hash(Some("sui"), digest).unwrap(), digest);
+        assert_eq!(normalize_hash(None, digest).unwrap(), digest);
         // Aptos hashes are 0x hex: lowercased like EVM's.
         let upper = format!("0x{}", H[2..].to_ascii_uppercase());
         assert_eq!(normalize_hash(Some("aptos"), &upper).unwrap(), H);
         let m = message(normalize_hash(Some("aptos"), "0x12").unwrap_err());
         assert!(m.contains("expected 0x followed by 64 hex digits"), "{m}");
         for bad in ["", "has space", "semi;colon", &"a".repeat(129)] {
-            let m = message(normalize_hash(Some("sui"), bad).unwrap_err());
+            let m = message(normalize_hash(Some("solana"), bad).unwrap_err());
             assert!(m.contains("expected 1 to 128 letters or digits"), "{m}");
+        }
+        for bad in [
+            "J2Vk",
+            "0x12",
+            &format!("{digest}0"),
+            &digest.replace('V', "l"),
+            "",
+        ] {
+            let m = message(normalize_hash(Some("sui"), bad).unwrap_err());
+            assert!(m.contains("expected a Sui transaction digest"), "{m}");
         }
     }
 
@@ -258,6 +290,11 @@ mod tests {
         let sol = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM";
         assert_eq!(normalize_address("solana", sol).unwrap(), sol);
         assert_eq!(normalize_address("sui", "0xAB").unwrap(), "0xab");
+        let sui = "0x7D20dcdb2bca4f508ea9613994683eb4e76e9c4ed371169677c1be02aaf0b58e";
+        assert_eq!(
+            normalize_address("sui", sui).unwrap(),
+            sui.to_ascii_lowercase()
+        );
         for bad in ["", "a b", &"a".repeat(129)] {
             assert!(normalize_address("solana", bad).is_err());
         }
@@ -291,6 +328,7 @@ mod tests {
     #[test]
     fn chains_must_parse() {
         assert_eq!(parse_chain("chain", "evm:1").unwrap().as_str(), "evm:1");
+        assert_eq!(parse_chain("chain", "sui:testnet").unwrap().family(), "sui");
         match parse_chain("chain", "nope").unwrap_err() {
             ApiError::BadRequest { argument, message } => {
                 assert_eq!(argument, "chain");

@@ -32,7 +32,7 @@ mod verify;
 pub use adapter::{ChainAdapter, FinalityModel};
 pub use backoff::Backoff;
 pub use error::{ErrorChain, FetchError, RpcError};
-pub use pool::{EndpointPool, PoolConfig, ProviderConfig, ProviderHealth};
+pub use pool::{CallError, EndpointPool, PoolConfig, ProviderConfig, ProviderHealth};
 pub use quorum::QuorumConfig;
 pub use redact::Redactor;
 pub use verify::{ChainIdAnswer, check_chain_ids, check_pool_serves};

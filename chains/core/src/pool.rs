@@ -876,3 +876,8 @@ impl std::fmt::Display for ReqwestNoUrl<'_> {
         f.write_str(what)
     }
 }
+
+/// Calls made by adapters over their own transport (gRPC) through the pool.
+#[path = "call.rs"]
+mod call;
+pub use call::CallError;

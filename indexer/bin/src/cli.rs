@@ -168,12 +168,21 @@ Failed transactions with a trace get the failure it shows (REVERTED with the mes
 PANIC, CUSTOM_ERROR, OUT_OF_GAS, INVALID_OPCODE, and the failing contract as location);
 without one, what the receipt shows (kind OTHER, with the gas facts).
 
+Sui files (--chain sui:NETWORK), with or without the JSON-RPC envelope:
+  JSON-RPC   sui_getCheckpoint, a sui_getCheckpoints page, sui_getTransactionBlock
+  gRPC       sui.rpc.v2 Checkpoint / ExecutedTransaction (or their Get*Response) as
+             protobuf JSON
+Transactions join the checkpoint whose contents list their digest. Failures: MOVE_ABORT
+(abort code; package::module::function in the message), INSUFFICIENT_FUNDS, OUT_OF_GAS,
+EXECUTION_ERROR (variant name as code), with `command <i>` as location.
+
 Output: {chain, blocks, transactions}; transactions carry hash, status and
 failure {kind, code, message, location, raw}, named as in GraphQL.
 
 Examples:
   chainwatch decode --chain evm:1 block.json receipts.json traces.json
   chainwatch decode --chain evm:1 tx.json receipt.json trace.json
+  chainwatch decode --chain sui:testnet checkpoint.json tx.json
 
 Exit codes:
   0  decoded

@@ -13,6 +13,8 @@ pub(crate) const FAMILIES: &[&str] = &[
     "evm",
     #[cfg(feature = "aptos")]
     "aptos",
+    #[cfg(feature = "sui")]
+    "sui",
 ];
 
 /// Builds and verifies the adapter of one configured chain (e.g. checks every provider's chain
@@ -91,6 +93,26 @@ pub(crate) async fn connect(
                     .await?,
             ))
         }
+        #[cfg(feature = "sui")]
+        "sui" => {
+            let evm_only = [
+                ("finality", section.finality.is_some()),
+                ("safe_depth", section.safe_depth.is_some()),
+                ("finalized_depth", section.finalized_depth.is_some()),
+                ("abi_dir", section.abi_dir.is_some()),
+            ];
+            if let Some((key, _)) = evm_only.iter().find(|(_, set)| *set) {
+                return Err(FetchError::permanent(
+                    "invalid_config",
+                    format!(
+                        "chains.\"{id}\".{key} applies to EVM chains only (Sui checkpoints are final)"
+                    ),
+                ));
+            }
+            Ok(Arc::new(
+                chainwatch_chain_sui::SuiAdapter::connect(id.clone(), pool).await?,
+            ))
+        }
         other => Err(FetchError::permanent(
             "invalid_config",
             format!("chain family `{other}` is not compiled into this build"),
@@ -130,6 +152,15 @@ pub(crate) fn decode(
                 .map(|(p, b)| (p.display().to_string(), b.clone()))
                 .collect();
             chainwatch_chain_aptos::decode_files(chain, &named)
+                .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
+        }
+        #[cfg(feature = "sui")]
+        "sui" => {
+            let named: Vec<(String, &[u8])> = files
+                .iter()
+                .map(|(path, bytes)| (path.display().to_string(), bytes.as_slice()))
+                .collect();
+            chainwatch_chain_sui::decode_files(chain, &named)
                 .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
         }
         other => Err(format!(

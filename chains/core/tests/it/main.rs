@@ -5,6 +5,7 @@
 
 mod breaker;
 mod budget;
+mod call;
 mod common;
 mod config;
 mod failover;

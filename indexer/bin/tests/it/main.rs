@@ -21,4 +21,6 @@ mod status;
 mod status_command;
 mod stuck;
 mod subscriptions;
+#[cfg(feature = "sui")]
+mod sui;
 mod support;
