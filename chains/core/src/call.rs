@@ -10,10 +10,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tracing::{Instrument as _, debug, warn};
+use tracing::{debug, warn};
 
-use super::{EndpointPool, ewma};
-use crate::{Backoff, FetchError, RpcError, TRACE_TARGET};
+use super::{Attempt, EndpointPool, ewma};
+use crate::{FetchError, RpcError, TRACE_TARGET};
 
 /// How one adapter-made call to one provider failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,64 +58,24 @@ impl EndpointPool {
     /// included) and retried on the next one, a backoff after each full round, at most
     /// `max_attempts` in all; a permanent answer is returned at once. Each attempt is bounded by
     /// `request_timeout`. `method` names the call in metrics and logs (a fixed name).
-    pub async fn call<T, F, Fut>(&self, method: &'static str, mut call: F) -> Result<T, FetchError>
+    pub async fn call<T, F, Fut>(&self, method: &'static str, call: F) -> Result<T, FetchError>
     where
-        F: FnMut(usize) -> Fut,
+        F: Fn(usize) -> Fut,
         Fut: Future<Output = Result<T, CallError>>,
     {
-        let n = self.providers.len();
-        let max_attempts = if self.cfg.max_attempts == 0 {
-            (2 * n as u32).max(3)
-        } else {
-            self.cfg.max_attempts
-        };
-        let mut tried = vec![false; n];
-        let mut backoff = Backoff::new(self.cfg.backoff_base, self.cfg.backoff_max);
-        let mut last: Option<RpcError> = None;
-        for attempt in 0..max_attempts {
-            let idx = match self.pick(&tried) {
-                Some(i) => i,
-                None => {
-                    tokio::time::sleep(backoff.next_delay()).await;
-                    tried.iter_mut().for_each(|t| *t = false);
-                    self.pick(&tried).unwrap_or(0)
-                }
-            };
-            tried[idx] = true;
-            match self.call_on(idx, method, call(idx)).await {
-                Ok(v) => return Ok(v),
-                Err((e, false)) => {
-                    return Err(FetchError::Permanent {
-                        reason: e.reason,
-                        source: Box::new(e),
-                    });
-                }
-                Err((e, true)) => {
-                    warn!(
-                        target: TRACE_TARGET,
-                        chain = %self.chain,
-                        provider = %e.provider,
-                        method,
-                        reason = e.reason,
-                        error = %e.message,
-                        remaining_attempts = max_attempts - attempt - 1,
-                        "call failed; failing over"
-                    );
-                    last = Some(e);
-                }
-            }
-        }
-        let e = last.unwrap_or_else(|| RpcError {
-            provider: String::new(),
-            reason: "no_attempt",
-            code: None,
-            message: "no attempt was made".into(),
-            data: None,
-        });
-        Err(FetchError::Transient {
-            reason: e.reason,
-            source: Box::new(e),
+        let call = &call;
+        self.failover(method, |idx| async move {
+            self.call_on(idx, method, call(idx))
+                .await
+                .map_err(|(e, transient)| {
+                    if transient {
+                        Attempt::Transient(e)
+                    } else {
+                        Attempt::Permanent(e)
+                    }
+                })
         })
+        .await
     }
 
     /// Runs one adapter-made call on provider `idx` (no failover) after its rate-limit slot and
@@ -140,46 +100,42 @@ impl EndpointPool {
                 false,
             ));
         };
-        p.rate_limit().await;
-        let started = Instant::now();
-        let span = tracing::info_span!("rpc", chain = %self.chain, provider = %p.label, method);
-        let result =
-            match tokio::time::timeout(self.cfg.request_timeout, call.instrument(span)).await {
-                Ok(r) => r,
-                Err(_) => Err(CallError::Transient {
-                    reason: "timeout",
-                    message: format!(
-                        "no answer within {} ms",
-                        self.cfg.request_timeout.as_millis()
-                    ),
-                }),
-            };
-        let transient = match &result {
-            Err(CallError::Transient { reason, .. }) => Some(*reason),
-            _ => None,
+        let err = |reason: &'static str, message: String| RpcError {
+            provider: p.label.clone(),
+            reason,
+            code: None,
+            message: p.redactor.scrub(&message),
+            data: None,
         };
-        self.book(idx, method, started.elapsed(), transient);
-        result.map_err(|e| {
-            let (reason, message, transient) = match e {
-                CallError::Transient { reason, message } => (reason, message, true),
-                CallError::Permanent { reason, message } => (reason, message, false),
-            };
-            (
-                RpcError {
-                    provider: p.label.clone(),
-                    reason,
-                    code: None,
-                    message: p.redactor.scrub(&message),
-                    data: None,
-                },
-                transient,
-            )
-        })
+        let timeout = self.cfg.request_timeout;
+        let attempt = async {
+            match tokio::time::timeout(timeout, call).await {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(CallError::Transient { reason, message })) => {
+                    Err(Attempt::Transient(err(reason, message)))
+                }
+                Ok(Err(CallError::Permanent { reason, message })) => {
+                    Err(Attempt::Permanent(err(reason, message)))
+                }
+                Err(_) => Err(Attempt::Transient(err(
+                    "timeout",
+                    format!("no answer within {} ms", timeout.as_millis()),
+                ))),
+            }
+        };
+        self.observe(idx, method, attempt)
+            .await
+            .map_err(|e| match e {
+                Attempt::Transient(e) => (e, true),
+                Attempt::Permanent(e) => (e, false),
+            })
     }
 
     /// Books one call's outcome against provider `idx` (`transient` = the failure reason, `None`
-    /// for a success or a permanent answer), as [`Self::request`] does for JSON-RPC calls.
-    fn book(
+    /// for a success or a permanent answer): the duration histogram, the error counter, the
+    /// provider's latency and error averages and its circuit breaker. Every request (JSON-RPC,
+    /// REST, adapter-made) is booked here.
+    pub(super) fn book(
         &self,
         idx: usize,
         method: &'static str,

@@ -673,59 +673,11 @@ impl EndpointPool {
         // method; never the URL.
         let span = tracing::info_span!("rpc", chain = %self.chain, provider = %p.label, method);
         let result = call.instrument(span).await;
-        let elapsed = started.elapsed();
-        metrics::histogram!(
-            "chainwatch_rpc_request_duration_seconds",
-            "chain" => self.chain.to_string(),
-            "provider" => p.label.clone(),
-            "method" => method,
-        )
-        .record(elapsed.as_secs_f64());
-        let mut h = p.health();
-        h.requests += 1;
-        let now = Instant::now();
-        let error_rate = h.error_rate(now, self.cfg.breaker_cooldown);
-        h.sampled_at = now;
-        match &result {
-            Ok(_) | Err(Attempt::Permanent(_)) => {
-                h.latency_ewma = ewma(h.latency_ewma, elapsed.as_secs_f64(), h.requests);
-                h.error_ewma = ewma(error_rate, 0.0, h.requests);
-                if h.open_until.is_some() {
-                    debug!(target: TRACE_TARGET, chain = %self.chain, provider = %p.label, "circuit closed");
-                }
-                h.consecutive_failures = 0;
-                h.open_until = None;
-                h.cooldown = self.cfg.breaker_cooldown;
-            }
-            Err(Attempt::Transient(e)) => {
-                h.failures += 1;
-                h.latency_ewma = ewma(h.latency_ewma, elapsed.as_secs_f64(), h.requests);
-                h.error_ewma = ewma(error_rate, 1.0, h.requests);
-                h.consecutive_failures += 1;
-                metrics::counter!(
-                    "chainwatch_rpc_errors_total",
-                    "chain" => self.chain.to_string(),
-                    "provider" => p.label.clone(),
-                    "reason" => e.reason,
-                )
-                .increment(1);
-                if h.consecutive_failures >= self.cfg.breaker_threshold {
-                    let reopening = h.open_until.is_some();
-                    if reopening {
-                        h.cooldown = (h.cooldown * 2).min(self.cfg.breaker_max_cooldown);
-                    }
-                    h.open_until = Some(Instant::now() + h.cooldown);
-                    warn!(
-                        target: TRACE_TARGET,
-                        chain = %self.chain,
-                        provider = %p.label,
-                        consecutive_failures = h.consecutive_failures,
-                        cooldown_ms = h.cooldown.as_millis() as u64,
-                        "circuit opened for provider"
-                    );
-                }
-            }
-        }
+        let transient = match &result {
+            Err(Attempt::Transient(e)) => Some(e.reason),
+            _ => None,
+        };
+        self.book(idx, method, started.elapsed(), transient);
         result
     }
 

@@ -7,7 +7,8 @@ use std::{
 
 use async_trait::async_trait;
 use chainwatch_chain_core::{
-    CallError, ChainAdapter, EndpointPool, FetchError, FinalityModel, quorum,
+    CallError, ChainAdapter, ChainIdAnswer, EndpointPool, FetchError, FinalityModel,
+    check_chain_ids, quorum,
 };
 use chainwatch_schema::{
     Block, BlockRef, ChainId, Finality, ProviderHead, TraceFacts, TraceStatus, TxStatus, TxTrace,
@@ -247,42 +248,32 @@ impl SuiAdapter {
 
     async fn check_chains(&self) -> Result<(), FetchError> {
         let want = expected_network(&self.chain);
-        let mut answered = 0;
-        let mut last_error = None;
-        for (idx, label) in self.pool.labels().enumerate() {
-            match self
-                .pool
-                .call_on(idx, "GetServiceInfo", self.service_info(idx))
-                .await
-            {
-                Ok(info) => {
-                    let chain = info.chain.as_deref().unwrap_or_default();
-                    let chain_id = info.chain_id.as_deref().unwrap_or_default();
-                    if chain != want && chain_id != want {
-                        return Err(FetchError::permanent(
-                            "chain_id_mismatch",
-                            format!(
-                                "provider `{label}` serves Sui chain `{chain}` (chain id \
-                                 {chain_id}), expected `{want}` for {}",
-                                self.chain
-                            ),
-                        ));
+        let mut answers = Vec::with_capacity(self.pool.len());
+        for idx in 0..self.pool.len() {
+            answers.push(
+                match self
+                    .pool
+                    .call_on(idx, "GetServiceInfo", self.service_info(idx))
+                    .await
+                {
+                    Ok(info) => {
+                        let chain = info.chain.as_deref().unwrap_or_default();
+                        let chain_id = info.chain_id.as_deref().unwrap_or_default();
+                        if chain == want || chain_id == want {
+                            ChainIdAnswer::Matches
+                        } else {
+                            ChainIdAnswer::Other(if chain_id.is_empty() {
+                                format!("`{chain}`")
+                            } else {
+                                format!("`{chain}` ({chain_id})")
+                            })
+                        }
                     }
-                    answered += 1;
-                }
-                Err((e, _)) => {
-                    warn!(target: TRACE_TARGET, chain = %self.chain, provider = %label, error = %e.message, "provider did not answer GetServiceInfo; its chain is unchecked");
-                    last_error = Some(e);
-                }
-            }
+                    Err((e, _)) => ChainIdAnswer::Unknown(e.reason.into()),
+                },
+            );
         }
-        match (answered, last_error) {
-            (0, Some(e)) => Err(FetchError::Transient {
-                reason: e.reason,
-                source: Box::new(e),
-            }),
-            _ => Ok(()),
-        }
+        check_chain_ids(&self.chain, &self.pool, answers).map(|_| ())
     }
 
     /// `GetCheckpoint` with failover; `None` when the checkpoint does not exist (yet).

@@ -78,10 +78,10 @@ async fn chain_is_checked_against_config() {
     ));
     let text = ErrorChain(&err).to_string();
     assert!(
-        text.contains("provider `mock-a` serves Sui chain `testnet`"),
+        text.contains("provider `mock-a` reports chain id `testnet`"),
         "{text}"
     );
-    assert!(text.contains("expected `mainnet`"), "{text}");
+    assert!(text.contains("configured as sui:mainnet"), "{text}");
     assert!(!text.contains("127.0.0.1"), "{text}");
 }
 
