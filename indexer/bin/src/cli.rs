@@ -110,12 +110,22 @@ Failed transactions with a trace get the failure it shows (REVERTED with the mes
 PANIC, CUSTOM_ERROR, OUT_OF_GAS, INVALID_OPCODE, and the failing contract as location);
 without one, what the receipt shows (kind OTHER, with the gas facts).
 
+Solana files (--chain solana:CLUSTER, a build with the `solana` feature):
+  block      getBlock (encoding json, jsonParsed or base64; full transaction details);
+             it does not carry its slot: the height shown is parentSlot + 1
+  tx         getTransaction (listed without a block ref; extra.slot holds its slot)
+Failed transactions get PROGRAM_ERROR (instruction index, program id, custom code, with
+names for System, SPL Token, Token-2022, ATA, Vote and Anchor errors), OUT_OF_GAS for an
+exhausted compute budget, or the transaction-level error's kind with its name as code.
+A sendTransaction preflight error is refused with the simulated failure spelled out.
+
 Output: {chain, blocks, transactions}; transactions carry hash, status and
 failure {kind, code, message, location, raw}, named as in GraphQL.
 
 Examples:
   chainwatch decode --chain evm:1 block.json receipts.json traces.json
   chainwatch decode --chain evm:1 tx.json receipt.json trace.json
+  chainwatch decode --chain solana:mainnet getBlock.json getTransaction.json
 
 Exit codes:
   0  decoded

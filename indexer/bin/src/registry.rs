@@ -11,6 +11,8 @@ use crate::config::ChainSection;
 pub(crate) const FAMILIES: &[&str] = &[
     #[cfg(feature = "evm")]
     "evm",
+    #[cfg(feature = "solana")]
+    "solana",
 ];
 
 /// Builds and verifies the adapter of one configured chain (e.g. checks every provider's chain
@@ -98,6 +100,16 @@ pub(crate) fn decode(
                 .map(|(path, bytes)| (path.display().to_string(), bytes.as_slice()))
                 .collect();
             chainwatch_chain_evm::decode_files_with_abi_dir(chain, &named, opts.abi_dir.as_deref())
+                .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
+        }
+        #[cfg(feature = "solana")]
+        "solana" => {
+            let _ = opts;
+            let named: Vec<(String, &[u8])> = files
+                .iter()
+                .map(|(path, bytes)| (path.display().to_string(), bytes.as_slice()))
+                .collect();
+            chainwatch_chain_solana::decode_files(chain, &named)
                 .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
         }
         other => Err(format!(

@@ -1,0 +1,63 @@
+//! The Solana chain adapter: slots, commitment-level finality and program-error failure reasons.
+//!
+//! This crate owns:
+//! - [`normalize_block`], the pure function that turns a `getBlock` result into a
+//!   [`chainwatch_schema::Block`]; the adapter runs the same code on what it fetches.
+//! - [`decode_files`], the offline decoder behind `chainwatch decode --chain solana:<cluster>`.
+//!
+//! No SDK type appears in the public API.
+//!
+//! # Normalization
+//! - Height = slot; hash = `blockhash`; parent hash = `previousBlockhash`; `timestamp_ms` =
+//!   `blockTime` × 1000 (0 when the node has no block time, on very old slots).
+//! - Transaction hash = its first signature; `sender` = the fee payer (account key 0); `fee` =
+//!   `meta.fee` in lamports; `status` from `meta.err`. `extra` holds `version` (`"legacy"` or
+//!   0), `compute_units_consumed` (when the node reports it), `recent_blockhash`, `programs`
+//!   (the program id of each top-level instruction) and `loaded_addresses` (how many addresses
+//!   a v0 transaction loaded from lookup tables).
+//! - Account keys are the static keys followed by the addresses loaded from lookup tables
+//!   (writable, then readonly), as the runtime numbers them; `jsonParsed` results list them
+//!   that way already.
+//!
+//! # Failure reasons
+//! - `InstructionError [i, detail]` → `PROGRAM_ERROR` with the instruction index in the message
+//!   and `raw.instruction`, the program id of instruction `i` as `location` (and
+//!   `raw.programId`), and as `code` the number `n` of `Custom(n)` (decimal) or the detail's
+//!   variant name (`ProgramFailedToComplete`, `InvalidAccountData`, …).
+//! - The program that returned the error is the innermost program whose log line says
+//!   `Program <id> failed: …` within instruction `i` (a cross-program invocation can fail
+//!   inside the instruction's program); it is named in the message and in
+//!   `raw.failingProgram` when it differs. Its custom codes are named for the System program,
+//!   SPL Token, Token-2022, the Associated Token Account program and the Vote program.
+//! - Anchor: a log line `AnchorError … Error Code: X. Error Number: N. Error Message: M.` with
+//!   `N` equal to the custom code gives the name and message (`raw.anchorError`). Without it,
+//!   a code that is one of Anchor's framework codes (100–5000) is named conditionally ("if the
+//!   program is built with Anchor"), and codes ≥ 6000 are pointed to the program's IDL.
+//! - String details keep the failing program's last own log line (`Program log: …`) in the
+//!   message (`raw.lastLog`).
+//! - Compute budget exhausted (`ComputationalBudgetExceeded`, or a failing program's log saying
+//!   `exceeded CUs meter`) → `OUT_OF_GAS`.
+//! - Transaction-level errors keep their variant name as `code`: `InsufficientFundsForFee` and
+//!   `InsufficientFundsForRent` → `INSUFFICIENT_FUNDS` (the account as `location`),
+//!   `BlockhashNotFound` → `EXPIRED`, `AlreadyProcessed` → `BAD_NONCE`, the rest → `OTHER`.
+//! - `raw` is JSON: `err` is `meta.err` as the node sent it, next to the log lines used.
+//!
+//! # SDK types
+//! RPC results are decoded with the official types of `solana-transaction-status-client-types`
+//! 4.2 (`UiConfirmedBlock`, `EncodedTransactionWithStatusMeta`, `UiTransactionError` →
+//! `TransactionError`); request configs come from `solana-rpc-client-types`. The RPC error codes
+//! are constants here, copied from `solana-rpc-client-api` (`custom_error`), which is not a
+//! dependency: it would add a second `reqwest` and `jsonrpc-core` for six integers.
+
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod decode;
+mod failure;
+mod logs;
+mod normalize;
+mod programs;
+
+pub use decode::{DecodeFilesError, decode_files};
+pub use normalize::{DecodeError, normalize_block};
+
