@@ -1,11 +1,45 @@
 //! The Solana chain adapter: slots, commitment-level finality and program-error failure reasons.
 //!
 //! This crate owns:
+//! - [`SolanaAdapter`], the [`chainwatch_chain_core::ChainAdapter`] of `solana:<cluster>`
+//!   chains. It speaks JSON-RPC through the chain-agnostic
+//!   [`chainwatch_chain_core::EndpointPool`] (failover, retries, health, rate limits, metrics,
+//!   URL redaction) and returns the normalized model of `chainwatch-schema`.
 //! - [`normalize_block`], the pure function that turns a `getBlock` result into a
 //!   [`chainwatch_schema::Block`]; the adapter runs the same code on what it fetches.
 //! - [`decode_files`], the offline decoder behind `chainwatch decode --chain solana:<cluster>`.
 //!
 //! No SDK type appears in the public API.
+//!
+//! # RPC contract
+//! - Heights are slots, and slots can be skipped: [`SolanaAdapter`] reports `has_gaps() = true`,
+//!   so ingest moves past a height whose block is `None` instead of waiting for it.
+//! - [`SolanaAdapter::connect`] checks `getGenesisHash` of every provider for mainnet, devnet
+//!   and testnet (`chain_id_mismatch` names the provider's label, never its URL).
+//! - `head`: `Included` is the [`SolanaOptions::follow`] commitment (default `confirmed`;
+//!   `processed` is allowed), `Safe` is `confirmed`, `Finalized` is `finalized`: `getSlot` at
+//!   that commitment and the slot's `blockhash` from `getBlock` without transactions. For
+//!   `processed`, whose blocks `getBlock` does not serve, slot and hash come from
+//!   `getLatestBlockhash` (the processed bank's).
+//! - Produced slots: `getBlocks(slot, slot + blocks_range - 1)` at `confirmed`, one call per
+//!   range shared by concurrent fetches; a slot in the range that is not listed is skipped and
+//!   is `Ok(None)` without a `getBlock` call. Slots beyond the confirmed tip are unknown and
+//!   asked for directly.
+//! - `block(slot)`: `getBlock` at `confirmed`, encoding `json`, `transactionDetails: "full"`,
+//!   `maxSupportedTransactionVersion: 0`, `rewards: false`. The pool returns -32007/-32009
+//!   ("slot skipped") at once as a permanent `slot_skipped`, which is `Ok(None)` — unless
+//!   `getBlocks` listed the slot, then it is a transient `slot_missing` (that provider's ledger
+//!   lacks it; the retry may reach another). -32004, -32014 and -32016 ("not available yet")
+//!   are [`chainwatch_chain_core::FetchError::NotFound`], which ingest retries at a constant
+//!   interval. -32005 ("node is behind") fails over (reason `node_behind`), as do HTTP 429 and
+//!   undecodable bodies.
+//! - `block_ref(slot)`: the same `getBlock` with `transactionDetails: "none"`. Forks are found
+//!   by ingest through `previousBlockhash` (the parent hash) and walked back with `block_ref`:
+//!   a slot of an abandoned fork answers "skipped" and is passed over.
+//! - `provider_heads`: `getSlot` at the followed commitment on each provider.
+//! - Large blocks: a block is decoded straight from the response bytes into the SDK types and
+//!   then into the normalized model; the bus splits an `Apply` too large for one message.
+//! - Not done: a head quorum across providers (the head is the healthiest provider's).
 //!
 //! # Normalization
 //! - Height = slot; hash = `blockhash`; parent hash = `previousBlockhash`; `timestamp_ms` =
@@ -52,12 +86,17 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod adapter;
 mod decode;
 mod failure;
 mod logs;
 mod normalize;
 mod programs;
+mod rpc;
 
+pub use adapter::{Commitment, SolanaAdapter, SolanaOptions};
 pub use decode::{DecodeFilesError, decode_files};
 pub use normalize::{DecodeError, normalize_block};
 
+/// Trace target of this crate.
+pub(crate) const TRACE_TARGET: &str = "chainwatch::chain_solana";

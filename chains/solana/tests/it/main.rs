@@ -3,4 +3,6 @@
 //! classification of each failed transaction checked by hand, and the adapter against a local
 //! mock JSON-RPC server that replays recorded blocks.
 
+mod adapter;
 mod decode;
+mod mock;
