@@ -12,7 +12,7 @@ use chainwatch_schema::{BlockRef, ChainEvent, Envelope, Finality, TxStatus};
 use chainwatch_testkit::{Fault, FaultProxy, RpcStub};
 use tokio_util::sync::CancellationToken;
 
-use crate::mock::{Chain, MockNode, standard_chain};
+use chainwatch_testkit::solana::{BODIES, Chain, MockNode, standard_chain};
 
 fn pool_cfg() -> PoolConfig {
     PoolConfig {
@@ -232,8 +232,8 @@ async fn fork_at_processed_is_reverted() {
     let old_1006 = applied(&seen)[3].clone();
     node.with(|c| {
         c.abandon_above(1003);
-        c.produce(1005, crate::mock::BODIES[4]);
-        c.produce(1008, crate::mock::BODIES[3]);
+        c.produce(1005, BODIES[4]);
+        c.produce(1008, BODIES[3]);
     });
     let new_head = BlockRef::new(1008, node.with(|c| c.hash(1008)));
     collect_until(&mut sub, &mut seen, |s| {

@@ -5,4 +5,3 @@
 
 mod adapter;
 mod decode;
-mod mock;

@@ -1,6 +1,7 @@
-//! A mock Solana JSON-RPC node over a scripted chain of slots, built from recorded blocks.
+//! A mock Solana JSON-RPC node ([`MockNode`]) over a scripted chain of slots ([`Chain`]), built
+//! from recorded blocks.
 //!
-//! The slots' bodies are real `getBlock` results from `testdata/` (their transactions, metas,
+//! The slots' bodies are real `getBlock` results from `chains/solana/testdata/` (their transactions, metas,
 //! logs); only the header fields that link them are synthesized: each slot gets its own
 //! `blockhash` (`Mock<slot>x<fork>…`, base58 alphabet), and `parentSlot` / `previousBlockhash`
 //! point at the previous produced slot, so that the chain has skipped slots and can fork. Every
@@ -17,17 +18,18 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use chainwatch_testkit::RpcStub;
+use crate::RpcStub;
 use serde_json::{Value, json};
 
 /// Mainnet's genesis hash.
-pub(crate) const MAINNET_GENESIS: &str = "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d";
+pub const MAINNET_GENESIS: &str = "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d";
 
-/// A recorded `getBlock` body from `testdata/`.
-pub(crate) fn recorded(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name);
+/// The Solana adapter's recorded RPC data.
+pub const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../chains/solana/testdata");
+
+/// A recorded `getBlock` body from [`TESTDATA`] (the `result`, without the envelope).
+pub fn recorded(name: &str) -> Value {
+    let path = std::path::Path::new(TESTDATA).join(name);
     let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     match v.get("result") {
         Some(r) => r.clone(),
@@ -36,7 +38,7 @@ pub(crate) fn recorded(name: &str) -> Value {
 }
 
 /// The recorded bodies, each with different transactions.
-pub(crate) const BODIES: &[&str] = &[
+pub const BODIES: &[&str] = &[
     "mainnet-getBlock-100000000-json-trimmed.json",
     "mainnet-getBlock-154808473-jsonParsed-trimmed-versioned-tx.json",
     "mainnet-getBlock-195545750-jsonParsed-trimmed-account-deletion.json",
@@ -46,28 +48,28 @@ pub(crate) const BODIES: &[&str] = &[
 
 /// The scripted chain.
 #[derive(Debug, Default)]
-pub(crate) struct Chain {
+pub struct Chain {
     /// Produced slots on the current fork: slot → getBlock body.
-    pub(crate) blocks: BTreeMap<u64, Value>,
-    pub(crate) processed: u64,
-    pub(crate) confirmed: u64,
-    pub(crate) finalized: u64,
+    pub blocks: BTreeMap<u64, Value>,
+    pub processed: u64,
+    pub confirmed: u64,
+    pub finalized: u64,
     /// Bumped on each fork, to give replaced slots new hashes.
-    pub(crate) fork: u32,
+    pub fork: u32,
     /// Signature → (slot, err) for getSignatureStatuses.
-    pub(crate) statuses: BTreeMap<String, (u64, Value)>,
+    pub statuses: BTreeMap<String, (u64, Value)>,
     /// Every call received: method and, for `getBlock`, the slot.
-    pub(crate) calls: Vec<(String, Option<u64>)>,
+    pub calls: Vec<(String, Option<u64>)>,
 }
 
 impl Chain {
     /// Slot `slot`'s synthetic block hash on the current fork.
-    pub(crate) fn hash(&self, slot: u64) -> String {
+    pub fn hash(&self, slot: u64) -> String {
         format!("Mock{slot}x{}Hash", self.fork + 1)
     }
 
     /// Appends a block at `slot` (above every produced slot) with the recorded body `body`.
-    pub(crate) fn produce(&mut self, slot: u64, body: &str) {
+    pub fn produce(&mut self, slot: u64, body: &str) {
         let (parent_slot, parent_hash) = match self.blocks.last_key_value() {
             Some((s, b)) => (*s, b["blockhash"].as_str().unwrap().to_owned()),
             None => (slot - 1, "MockGenesisParentHash".to_owned()),
@@ -92,7 +94,7 @@ impl Chain {
     }
 
     /// Abandons every block above `keep` (a fork at processed) and moves the tips back.
-    pub(crate) fn abandon_above(&mut self, keep: u64) {
+    pub fn abandon_above(&mut self, keep: u64) {
         let dropped: Vec<u64> = self.blocks.range(keep + 1..).map(|(s, _)| *s).collect();
         for s in dropped {
             let b = self.blocks.remove(&s).unwrap();
@@ -116,7 +118,7 @@ impl Chain {
     }
 
     /// Slots asked for with `getBlock`.
-    pub(crate) fn get_block_calls(&self) -> Vec<u64> {
+    pub fn get_block_calls(&self) -> Vec<u64> {
         self.calls
             .iter()
             .filter(|(m, _)| m == "getBlock")
@@ -214,14 +216,14 @@ impl Chain {
 
 /// A running mock node and its chain.
 #[derive(Debug)]
-pub(crate) struct MockNode {
-    pub(crate) chain: Arc<Mutex<Chain>>,
-    pub(crate) stub: RpcStub,
+pub struct MockNode {
+    pub chain: Arc<Mutex<Chain>>,
+    pub stub: RpcStub,
 }
 
 impl MockNode {
     /// Starts a node over `chain`.
-    pub(crate) async fn start(chain: Chain) -> Self {
+    pub async fn start(chain: Chain) -> Self {
         let chain = Arc::new(Mutex::new(chain));
         let c = chain.clone();
         let stub =
@@ -229,19 +231,19 @@ impl MockNode {
         Self { chain, stub }
     }
 
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         self.stub.url()
     }
 
     /// Runs `f` on the chain.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Chain) -> R) -> R {
+    pub fn with<R>(&self, f: impl FnOnce(&mut Chain) -> R) -> R {
         f(&mut self.chain.lock().unwrap())
     }
 }
 
 /// The standard scripted chain: slots 1000 (10 txs), 1002 (1 v0 tx), 1003, 1006 (1 tx each)
 /// and 1007 (no txs); 1001, 1004 and 1005 skipped. All confirmed; finalized up to 1002.
-pub(crate) fn standard_chain() -> Chain {
+pub fn standard_chain() -> Chain {
     let mut c = Chain::default();
     for (slot, body) in [1000, 1002, 1003, 1006, 1007].into_iter().zip(BODIES) {
         c.produce(slot, body);
