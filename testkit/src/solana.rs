@@ -37,13 +37,14 @@ pub fn recorded(name: &str) -> Value {
     }
 }
 
-/// The recorded bodies, each with different transactions.
+/// The recorded bodies, each with different transactions (the two recorded 195545750 blocks
+/// hold the same transaction, so only one of them is here), then two without transactions.
 pub const BODIES: &[&str] = &[
     "mainnet-getBlock-100000000-json-trimmed.json",
     "mainnet-getBlock-154808473-jsonParsed-trimmed-versioned-tx.json",
     "mainnet-getBlock-195545750-jsonParsed-trimmed-account-deletion.json",
-    "mainnet-getBlock-195545750-jsonParsed-trimmed-new-token-account.json",
     "mainnet-getBlock-100000001-no-txs.json",
+    "mainnet-getBlock-100000000-no-txs.json",
 ];
 
 /// The scripted chain.
@@ -241,8 +242,8 @@ impl MockNode {
     }
 }
 
-/// The standard scripted chain: slots 1000 (10 txs), 1002 (1 v0 tx), 1003, 1006 (1 tx each)
-/// and 1007 (no txs); 1001, 1004 and 1005 skipped. All confirmed; finalized up to 1002.
+/// The standard scripted chain: slots 1000 (10 txs), 1002 (1 v0 tx), 1003 (1 tx), 1006 and
+/// 1007 (no txs); 1001, 1004 and 1005 skipped. All confirmed; finalized up to 1002.
 pub fn standard_chain() -> Chain {
     let mut c = Chain::default();
     for (slot, body) in [1000, 1002, 1003, 1006, 1007].into_iter().zip(BODIES) {

@@ -70,6 +70,24 @@ pub(crate) async fn connect(
                 chainwatch_chain_evm::EvmAdapter::connect(id.clone(), pool, opts).await?,
             ))
         }
+        #[cfg(feature = "solana")]
+        "solana" => {
+            let mut opts = chainwatch_chain_solana::SolanaOptions::default();
+            if let Some(d) = section.max_reorg_depth {
+                opts.max_reorg_depth = d;
+            }
+            if let Some(c) = &section.commitment {
+                opts.follow = c.parse().map_err(|e| {
+                    FetchError::permanent(
+                        "invalid_config",
+                        format!("chains.\"{id}\".commitment: {e}"),
+                    )
+                })?;
+            }
+            Ok(Arc::new(
+                chainwatch_chain_solana::SolanaAdapter::connect(id.clone(), pool, opts).await?,
+            ))
+        }
         other => Err(FetchError::permanent(
             "invalid_config",
             format!("chain family `{other}` is not compiled into this build"),
