@@ -184,6 +184,23 @@ impl Chain {
                     None => Err((-32004, format!("Block not available for slot {slot}"))),
                 }
             }
+            "getTransaction" => {
+                let sig = params[0].as_str().unwrap_or("");
+                let found = self.blocks.iter().find_map(|(slot, b)| {
+                    b["transactions"].as_array()?.iter().find_map(|tx| {
+                        (tx["transaction"]["signatures"][0] == json!(sig)).then(|| {
+                            json!({
+                                "slot": slot,
+                                "blockTime": b["blockTime"],
+                                "transaction": tx["transaction"],
+                                "meta": tx["meta"],
+                                "version": tx.get("version").cloned().unwrap_or(json!("legacy")),
+                            })
+                        })
+                    })
+                });
+                Ok(found.unwrap_or(Value::Null))
+            }
             "getSignatureStatuses" => {
                 let sigs = params[0].as_array().ok_or((-32602, "bad params".into()))?;
                 let value: Vec<Value> = sigs

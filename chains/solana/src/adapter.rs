@@ -410,4 +410,19 @@ impl ChainAdapter for SolanaAdapter {
             })
             .collect()
     }
+
+    /// `getSignatureStatuses([hash], {searchTransactionHistory: true})`:
+    /// - unknown → `NOT_FOUND`, explaining that a transaction whose recent blockhash is more
+    ///   than 150 blocks old can never land (a signature alone does not tell its blockhash, so
+    ///   `EXPIRED` is not reported);
+    /// - landed without error → `INCLUDED`, with the finality of its commitment (processed →
+    ///   `INCLUDED`, confirmed → `SAFE`, finalized → `FINALIZED`) and its block;
+    /// - landed with an error → `FAILED`, with the failure classified from `getTransaction`
+    ///   (logs and programs; from `confirmed` on), else from the error alone.
+    ///
+    /// Solana has no public mempool: a transaction not yet processed is not visible, so
+    /// `PENDING` is never reported. A malformed signature is a permanent `invalid_hash`.
+    async fn trace(&self, hash: &str) -> Result<chainwatch_schema::TxTrace, FetchError> {
+        crate::trace::trace(self, hash).await
+    }
 }

@@ -37,6 +37,8 @@
 //!   by ingest through `previousBlockhash` (the parent hash) and walked back with `block_ref`:
 //!   a slot of an abandoned fork answers "skipped" and is passed over.
 //! - `provider_heads`: `getSlot` at the followed commitment on each provider.
+//! - `trace(signature)`: `getSignatureStatuses` with `searchTransactionHistory`, then
+//!   `getTransaction` for the failure reason (see [`SolanaAdapter`]'s `trace`).
 //! - Large blocks: a block is decoded straight from the response bytes into the SDK types and
 //!   then into the normalized model; the bus splits an `Apply` too large for one message.
 //! - Not done: a head quorum across providers (the head is the healthiest provider's).
@@ -93,6 +95,7 @@ mod logs;
 mod normalize;
 mod programs;
 mod rpc;
+mod trace;
 
 pub use adapter::{Commitment, SolanaAdapter, SolanaOptions};
 pub use decode::{DecodeFilesError, decode_files};

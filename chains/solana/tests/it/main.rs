@@ -5,3 +5,4 @@
 
 mod adapter;
 mod decode;
+mod trace;
