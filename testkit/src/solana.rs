@@ -10,8 +10,10 @@
 //! Methods: `getGenesisHash` (mainnet's), `getSlot` and `getLatestBlockhash` by commitment,
 //! `getBlocks` (produced slots up to the `confirmed` tip), `getBlock` (with `transactionDetails`
 //! `full` or `none`), `getSignatureStatuses`. A slot at or below the processed tip that has no
-//! block answers -32007 ("skipped"); above it, -32004 ("not available"). Unlike a real node,
-//! `getBlock` serves processed blocks too, so that a fork at `processed` can reach ingest.
+//! block answers -32007 ("skipped"); above it, -32004 ("not available"). With
+//! [`Chain::serve_unconfirmed`] (the default of [`standard_chain`]), unlike a real node,
+//! `getBlock` serves processed blocks too, so that a fork at `processed` can reach ingest;
+//! without it, a block above the confirmed tip is -32004 as on a real node.
 
 use std::{
     collections::BTreeMap,
@@ -61,6 +63,9 @@ pub struct Chain {
     pub statuses: BTreeMap<String, (u64, Value)>,
     /// Every call received: method and, for `getBlock`, the slot.
     pub calls: Vec<(String, Option<u64>)>,
+    /// Whether `getBlock` serves blocks above the confirmed tip (a real node does not: it
+    /// answers -32004 "Block not available for slot" until they are confirmed).
+    pub serve_unconfirmed: bool,
 }
 
 impl Chain {
@@ -168,6 +173,9 @@ impl Chain {
                     ));
                 }
                 match self.blocks.get(&slot) {
+                    Some(_) if slot > self.confirmed && !self.serve_unconfirmed => {
+                        Err((-32004, format!("Block not available for slot {slot}")))
+                    }
                     Some(b) => {
                         let mut b = b.clone();
                         if cfg["transactionDetails"] == json!("none") {
@@ -268,5 +276,6 @@ pub fn standard_chain() -> Chain {
     }
     c.confirmed = 1007;
     c.finalized = 1002;
+    c.serve_unconfirmed = true;
     c
 }

@@ -81,7 +81,15 @@ struct Produced {
     lo: u64,
     hi: u64,
     slots: BTreeSet<u64>,
+    /// Whether the answer stopped short of the range asked for: `hi` was the confirmed tip.
+    at_tip: bool,
 }
+
+/// Slots past a `getBlocks` answer that ended at the tip which are asked for with `getBlock`
+/// directly: following the head, a `getBlocks` call per new slot would double the requests
+/// (a skipped slot costs one "skipped" answer either way). Farther than this, ingest is behind
+/// and ranges pay off again.
+const TIP_WINDOW: u64 = 64;
 
 /// Follows one Solana cluster through its providers' JSON-RPC.
 ///
@@ -162,10 +170,13 @@ impl SolanaAdapter {
     /// skipped slot, `None` when the node does not know yet (beyond its confirmed slots).
     async fn produced(&self, slot: u64) -> Result<Option<bool>, FetchError> {
         let mut cache = self.produced.lock().await;
-        if let Some(p) = cache.as_ref()
-            && (p.lo..=p.hi).contains(&slot)
-        {
-            return Ok(Some(p.slots.contains(&slot)));
+        if let Some(p) = cache.as_ref() {
+            if (p.lo..=p.hi).contains(&slot) {
+                return Ok(Some(p.slots.contains(&slot)));
+            }
+            if p.at_tip && slot > p.hi && slot - p.hi <= TIP_WINDOW {
+                return Ok(None);
+            }
         }
         let end = slot.saturating_add(self.opts.blocks_range - 1);
         let slots: Vec<u64> = self
@@ -189,6 +200,7 @@ impl SolanaAdapter {
             lo: slot,
             hi,
             slots: slots.into_iter().filter(|s| *s >= slot).collect(),
+            at_tip: hi < end,
         };
         let produced = p.slots.contains(&slot);
         *cache = Some(p);

@@ -24,14 +24,16 @@
 //! - Produced slots: `getBlocks(slot, slot + blocks_range - 1)` at `confirmed`, one call per
 //!   range shared by concurrent fetches; a slot in the range that is not listed is skipped and
 //!   is `Ok(None)` without a `getBlock` call. Slots beyond the confirmed tip are unknown and
-//!   asked for directly.
+//!   asked for directly; so are the next 64 slots after an answer that ended at the tip
+//!   (following the head, one `getBlocks` per new slot would double the requests).
 //! - `block(slot)`: `getBlock` at `confirmed`, encoding `json`, `transactionDetails: "full"`,
 //!   `maxSupportedTransactionVersion: 0`, `rewards: false`. The pool returns -32007/-32009
 //!   ("slot skipped") at once as a permanent `slot_skipped`, which is `Ok(None)` — unless
 //!   `getBlocks` listed the slot, then it is a transient `slot_missing` (that provider's ledger
-//!   lacks it; the retry may reach another). -32004, -32014 and -32016 ("not available yet")
-//!   are [`chainwatch_chain_core::FetchError::NotFound`], which ingest retries at a constant
-//!   interval. -32005 ("node is behind") fails over (reason `node_behind`), as do HTTP 429 and
+//!   lacks it; the retry may reach another). -32004, -32014 ("block not available for slot",
+//!   which the pool returns at once as `block_not_available`, with no mark against the
+//!   provider) and -32016 are [`chainwatch_chain_core::FetchError::NotFound`], which ingest
+//!   retries at a constant interval. -32005 ("node is behind") fails over (reason `node_behind`), as do HTTP 429 and
 //!   undecodable bodies.
 //! - `block_ref(slot)`: the same `getBlock` with `transactionDetails: "none"`. Forks are found
 //!   by ingest through `previousBlockhash` (the parent hash) and walked back with `block_ref`:

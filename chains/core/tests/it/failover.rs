@@ -294,4 +294,22 @@ async fn solana_node_behind_fails_over_and_skipped_slots_are_answers() {
         );
         assert_eq!(health(&p, "a").failures, 0);
     }
+    // "Block not available for slot": an answer too (the adapter retries it later); EIP-1474's
+    // -32004 "method not supported" of an EVM node is not matched.
+    let not_yet =
+        RpcStub::start(|_, _| Err((-32004, "Block not available for slot 5".to_owned()))).await;
+    let p = pool(vec![provider("a", not_yet.url(), 1)], fast_cfg());
+    let e = p
+        .request::<serde_json::Value>("getBlock", json!([5]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason(), "block_not_available", "{e}");
+    assert_eq!((not_yet.requests(), health(&p, "a").failures), (1, 0));
+    let evm = RpcStub::start(|_, _| Err((-32004, "method not supported".to_owned()))).await;
+    let p = pool(vec![provider("a", evm.url(), 1)], fast_cfg());
+    let e = p
+        .request::<serde_json::Value>("eth_foo", json!([]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason(), "rpc_error", "{e}");
 }

@@ -345,3 +345,49 @@ async fn wrong_cluster_is_refused() {
     .unwrap_err();
     assert_eq!(e.reason(), "invalid_config");
 }
+
+/// Following `processed` against a node that, like a real one, serves a block only once it is
+/// confirmed: ingest waits at the first unconfirmed slot (NotFound, retried) without marking the
+/// provider down, and goes on once the slots are confirmed. At the tip no `getBlocks` is asked
+/// per new slot.
+#[tokio::test]
+async fn processed_head_waits_for_confirmed_blocks_without_penalty() {
+    let mut c = standard_chain();
+    c.serve_unconfirmed = false;
+    c.confirmed = 1003;
+    c.finalized = 1000;
+    let node = MockNode::start(c).await;
+    let opts = SolanaOptions {
+        follow: Commitment::Processed,
+        ..SolanaOptions::default()
+    };
+    let a = one(&node, opts).await;
+    let (mut sub, cancel, task) = start(a.clone(), ingest_cfg(1000));
+    let mut seen = Vec::new();
+    collect_until(&mut sub, &mut seen, |s| {
+        applied(s).last().is_some_and(|b| b.height == 1003)
+    })
+    .await;
+    // Slot 1006 is asked for, again and again, and answered "not available".
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while node.with(|c| c.get_block_calls().iter().filter(|s| **s == 1006).count()) < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("ingest did not retry slot 1006");
+    assert_eq!(heights(&applied(&seen)), [1000, 1002, 1003]);
+    let h = a.pool().health().remove(0);
+    assert_eq!((h.failures, h.circuit_open), (0, false), "{h:?}");
+    let ranges_before = node.with(|c| c.calls.iter().filter(|(m, _)| m == "getBlocks").count());
+    node.with(|c| c.confirmed = 1007);
+    collect_until(&mut sub, &mut seen, |s| {
+        applied(s).last().is_some_and(|b| b.height == 1007)
+    })
+    .await;
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+    assert_eq!(heights(&applied(&seen)), [1000, 1002, 1003, 1006, 1007]);
+    let ranges = node.with(|c| c.calls.iter().filter(|(m, _)| m == "getBlocks").count());
+    assert_eq!(ranges, ranges_before, "no getBlocks per slot at the tip");
+}
