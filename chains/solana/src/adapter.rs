@@ -3,7 +3,9 @@
 use std::{collections::BTreeSet, sync::Arc};
 
 use async_trait::async_trait;
-use chainwatch_chain_core::{ChainAdapter, EndpointPool, FetchError, FinalityModel, RpcError};
+use chainwatch_chain_core::{
+    ChainAdapter, EndpointPool, FetchError, FinalityModel, RpcError, quorum,
+};
 use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead};
 use futures::future::join_all;
 use serde_json::json;
@@ -248,8 +250,82 @@ impl SolanaAdapter {
         }
     }
 
-    /// The slot at `commitment` and its block hash.
+    /// The head at `commitment`: with one provider, its head; with several, the head a quorum
+    /// of them agrees on ([`chainwatch_chain_core::quorum`]: compared at the lowest head slot
+    /// by block hash), after which providers on another fork or too many slots behind are set
+    /// aside in the pool.
     async fn head_at(&self, commitment: Commitment) -> Result<Option<BlockRef>, FetchError> {
+        if self.pool.len() < 2 {
+            return self.single_head(commitment).await;
+        }
+        let pool = &self.pool;
+        let heads = join_all((0..pool.len()).map(|i| self.provider_head(i, commitment))).await;
+        let labels: Vec<&str> = pool.labels().collect();
+        let agreement = quorum::agree(
+            &self.chain,
+            &labels,
+            &heads,
+            &pool.config().quorum,
+            |i, slot| self.hash_on(i, slot, commitment),
+        )
+        .await?;
+        pool.set_states(&agreement.states);
+        Ok(Some(agreement.head))
+    }
+
+    /// Provider `i`'s head at `commitment`, `None` if it does not answer.
+    async fn provider_head(&self, i: usize, commitment: Commitment) -> Option<BlockRef> {
+        if commitment == Commitment::Processed {
+            let r: rpc::Contextual<rpc::LatestBlockhash> = self
+                .pool
+                .request_on(
+                    i,
+                    "getLatestBlockhash",
+                    json!([CommitmentConfig::processed()]),
+                )
+                .await
+                .ok()?;
+            return Some(BlockRef::new(r.context.slot, r.value.blockhash));
+        }
+        let slot: u64 = self
+            .pool
+            .request_on(
+                i,
+                "getSlot",
+                json!([CommitmentConfig {
+                    commitment: commitment.level()
+                }]),
+            )
+            .await
+            .ok()?;
+        let hash = self.hash_on(i, slot, commitment).await?;
+        Some(BlockRef::new(slot, hash))
+    }
+
+    /// Provider `i`'s block hash at `slot` (`getBlock` without transactions), `None` if it
+    /// cannot tell.
+    async fn hash_on(&self, i: usize, slot: u64, commitment: Commitment) -> Option<String> {
+        let commitment = match commitment {
+            Commitment::Finalized => CommitmentConfig::finalized(),
+            Commitment::Processed | Commitment::Confirmed => CommitmentConfig::confirmed(),
+        };
+        let config = RpcBlockConfig {
+            encoding: None,
+            transaction_details: Some(TransactionDetails::None),
+            rewards: Some(false),
+            commitment: Some(commitment),
+            max_supported_transaction_version: Some(0),
+        };
+        self.pool
+            .request_on::<Option<UiConfirmedBlock>>(i, "getBlock", json!([slot, config]))
+            .await
+            .ok()
+            .flatten()
+            .map(|b| b.blockhash)
+    }
+
+    /// The head at `commitment` through the pool (one provider).
+    async fn single_head(&self, commitment: Commitment) -> Result<Option<BlockRef>, FetchError> {
         if commitment == Commitment::Processed {
             // getBlock does not serve `processed`: the processed bank's slot and hash come in
             // one answer from getLatestBlockhash.

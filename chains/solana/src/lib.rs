@@ -20,7 +20,7 @@
 //!   `processed` is allowed), `Safe` is `confirmed`, `Finalized` is `finalized`: `getSlot` at
 //!   that commitment and the slot's `blockhash` from `getBlock` without transactions. For
 //!   `processed`, whose blocks `getBlock` does not serve, slot and hash come from
-//!   `getLatestBlockhash` (the processed bank's).
+//!   `getLatestBlockhash` (the processed bank's). With several providers, see the quorum below.
 //! - Produced slots: `getBlocks(slot, slot + blocks_range - 1)` at `confirmed`, one call per
 //!   range shared by concurrent fetches; a slot in the range that is not listed is skipped and
 //!   is `Ok(None)` without a `getBlock` call. Slots beyond the confirmed tip are unknown and
@@ -43,7 +43,10 @@
 //!   `getTransaction` for the failure reason (see [`SolanaAdapter`]'s `trace`).
 //! - Large blocks: a block is decoded straight from the response bytes into the SDK types and
 //!   then into the normalized model; the bus splits an `Apply` too large for one message.
-//! - Not done: a head quorum across providers (the head is the healthiest provider's).
+//! - Several providers: each head is agreed by a quorum ([`chainwatch_chain_core::quorum`]),
+//!   comparing the providers' block hashes at the lowest head slot; a provider on another fork
+//!   is `DIVERGENT`, one more than `max_provider_lag_blocks` slots behind is `LAGGING`, and
+//!   neither receives requests until it agrees again.
 //!
 //! # Normalization
 //! - Height = slot; hash = `blockhash`; parent hash = `previousBlockhash`; `timestamp_ms` =

@@ -391,3 +391,42 @@ async fn processed_head_waits_for_confirmed_blocks_without_penalty() {
     let ranges = node.with(|c| c.calls.iter().filter(|(m, _)| m == "getBlocks").count());
     assert_eq!(ranges, ranges_before, "no getBlocks per slot at the tip");
 }
+
+/// Three providers, one on another fork (same slots, other block hashes): the head is the one
+/// the two others agree on, the third is set aside as DIVERGENT and receives no block request.
+#[tokio::test]
+async fn quorum_sets_a_forked_provider_aside() {
+    let a_node = MockNode::start(standard_chain()).await;
+    let b_node = MockNode::start(standard_chain()).await;
+    let mut forked = Chain {
+        fork: 7,
+        ..Chain::default()
+    };
+    for (slot, body) in [1000, 1002, 1003, 1006, 1007].into_iter().zip(BODIES) {
+        forked.produce(slot, body);
+    }
+    forked.confirmed = 1007;
+    forked.finalized = 1002;
+    forked.serve_unconfirmed = true;
+    let c_node = MockNode::start(forked).await;
+    let a = adapter(
+        "solana:mainnet",
+        vec![
+            provider("forked", c_node.url(), 3),
+            provider("a", a_node.url(), 1),
+            provider("b", b_node.url(), 1),
+        ],
+        SolanaOptions::default(),
+    )
+    .await
+    .unwrap();
+    let head = a.head(Finality::Included).await.unwrap().unwrap();
+    assert_eq!(head, BlockRef::new(1007, a_node.with(|c| c.hash(1007))));
+    assert_ne!(head.hash, c_node.with(|c| c.hash(1007)));
+    let states: Vec<&str> = a.pool().states().iter().map(|s| s.as_str()).collect();
+    assert_eq!(states, ["DIVERGENT", "FOLLOWING", "FOLLOWING"]);
+    let before = c_node.with(|c| c.get_block_calls().len());
+    let b = a.block(1003).await.unwrap().unwrap();
+    assert_eq!(b.block_ref.hash, a_node.with(|c| c.hash(1003)));
+    assert_eq!(c_node.with(|c| c.get_block_calls().len()), before);
+}
