@@ -8,7 +8,7 @@ use chainwatch_chain_core::{
 };
 use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead};
 use futures::future::join_all;
-use serde_json::json;
+use serde_json::{json, value::RawValue};
 use solana_commitment_config::{CommitmentConfig, CommitmentLevel};
 use solana_rpc_client_types::config::{RpcBlockConfig, RpcContextConfig};
 use solana_transaction_status_client_types::{
@@ -16,7 +16,11 @@ use solana_transaction_status_client_types::{
 };
 use tracing::{debug, info, warn};
 
-use crate::{TRACE_TARGET, normalize::block_from, rpc};
+use crate::{
+    TRACE_TARGET,
+    normalize::{block_from, decode_block},
+    rpc,
+};
 
 /// The commitment level ingest follows as its head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -215,7 +219,7 @@ impl SolanaAdapter {
         &self,
         slot: u64,
         details: TransactionDetails,
-    ) -> Result<Option<UiConfirmedBlock>, FetchError> {
+    ) -> Result<Option<Box<RawValue>>, FetchError> {
         let produced = self.produced(slot).await?;
         if produced == Some(false) {
             return Ok(None);
@@ -227,7 +231,9 @@ impl SolanaAdapter {
             commitment: Some(CommitmentConfig::confirmed()),
             max_supported_transaction_version: Some(0),
         };
-        let answer: Result<Option<UiConfirmedBlock>, FetchError> =
+        // Raw: the block is decoded here, so that an error variant newer than the SDK types
+        // does not make the whole answer "undecodable" to the pool (a retry storm).
+        let answer: Result<Option<Box<RawValue>>, FetchError> =
             self.pool.request("getBlock", json!([slot, config])).await;
         match answer {
             Ok(Some(b)) => Ok(Some(b)),
@@ -450,10 +456,11 @@ impl ChainAdapter for SolanaAdapter {
     /// transient `slot_missing`: that provider lacks it); a block not available yet is
     /// [`FetchError::NotFound`].
     async fn block(&self, height: u64) -> Result<Option<Block>, FetchError> {
-        let Some(b) = self.get_block(height, TransactionDetails::Full).await? else {
+        let Some(raw) = self.get_block(height, TransactionDetails::Full).await? else {
             return Ok(None);
         };
-        block_from(&self.chain, height, b)
+        decode_block(raw.get().as_bytes())
+            .and_then(|(b, unknown)| block_from(&self.chain, height, b, &unknown))
             .map(Some)
             .map_err(|e| FetchError::Permanent {
                 reason: "invalid_block",
@@ -463,10 +470,15 @@ impl ChainAdapter for SolanaAdapter {
 
     /// `getBlock(slot)` without transactions.
     async fn block_ref(&self, height: u64) -> Result<Option<BlockRef>, FetchError> {
-        Ok(self
-            .get_block(height, TransactionDetails::None)
-            .await?
-            .map(|b| BlockRef::new(height, b.blockhash)))
+        let Some(raw) = self.get_block(height, TransactionDetails::None).await? else {
+            return Ok(None);
+        };
+        let header: rpc::Header =
+            serde_json::from_str(raw.get()).map_err(|e| FetchError::Permanent {
+                reason: "invalid_block",
+                source: Box::new(e),
+            })?;
+        Ok(Some(BlockRef::new(height, header.blockhash)))
     }
 
     fn has_gaps(&self) -> bool {

@@ -5,7 +5,7 @@ use chainwatch_schema::{ChainId, Decoded, Failure};
 use serde_json::{Map, Value};
 use solana_transaction_error::TransactionError;
 use solana_transaction_status_client_types::{
-    EncodedConfirmedTransactionWithStatusMeta, UiConfirmedBlock, UiTransactionError,
+    EncodedConfirmedTransactionWithStatusMeta, UiTransactionError,
 };
 
 use crate::{
@@ -148,9 +148,10 @@ fn decode_one(chain: &ChainId, bytes: &[u8], out: &mut Decoded) -> Result<(), De
     };
     let has = |k: &str| obj.contains_key(k);
     if has("blockhash") && has("previousBlockhash") && has("parentSlot") {
-        let block: UiConfirmedBlock = from_value("getBlock result", Value::Object(obj))?;
+        let bytes = serde_json::to_vec(&Value::Object(obj)).unwrap_or_default();
+        let (block, unknown) = normalize::decode_block(&bytes)?;
         let slot = block.parent_slot.saturating_add(1);
-        out.push_block(normalize::block_from(chain, slot, block)?);
+        out.push_block(normalize::block_from(chain, slot, block, &unknown)?);
         return Ok(());
     }
     if has("slot") && has("transaction") && has("meta") {

@@ -90,10 +90,12 @@
 //! are constants here, copied from `solana-rpc-client-api` (`custom_error`), which is not a
 //! dependency: it would add a second `reqwest` and `jsonrpc-core` for six integers.
 //!
-//! Every fixture decodes with these types, so no own serde types were needed. The cost of
-//! typed errors: a `meta.err` variant newer than the 4.2 types (a future runtime error) makes
-//! its block fail to decode (`invalid_block`, which stops the chain) until the crates are
-//! updated; the error names the JSON path.
+//! Every fixture decodes with these types, so no own serde types were needed. A `meta.err`
+//! variant newer than the 4.2 types (a future runtime error) would make a block undecodable:
+//! the adapter receives `getBlock` answers raw and decodes them itself, and a block that fails
+//! to decode is parsed again with such errors set aside; those transactions are `FAILED` with
+//! kind `OTHER`, the variant's name as `code` and the error in `raw`. Anything else malformed
+//! is a permanent `invalid_block` naming the JSON path.
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]

@@ -1,13 +1,16 @@
 //! `getBlock` / `getTransaction` results → the normalized model. Pure: no I/O, usable offline.
 
-use chainwatch_schema::{Block, BlockRef, ChainId, Transaction, TxStatus};
+use std::collections::BTreeMap;
+
+use chainwatch_schema::{Block, BlockRef, ChainId, Failure, FailureKind, Transaction, TxStatus};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use solana_transaction_error::TransactionError;
 use solana_transaction_status_client_types::{
     EncodedConfirmedTransactionWithStatusMeta, EncodedTransaction,
     EncodedTransactionWithStatusMeta, UiConfirmedBlock, UiInstruction, UiMessage,
-    UiParsedInstruction, UiTransactionStatusMeta, option_serializer::OptionSerializer,
+    UiParsedInstruction, UiTransactionError, UiTransactionStatusMeta,
+    option_serializer::OptionSerializer,
 };
 
 use crate::failure::{self, Context};
@@ -100,15 +103,61 @@ pub(crate) fn from_value<T: DeserializeOwned>(
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn normalize_block(chain: &ChainId, slot: u64, json: &[u8]) -> Result<Block, DecodeError> {
-    let block: UiConfirmedBlock = from_slice("getBlock result", json)?;
-    block_from(chain, slot, block)
+    let (block, unknown) = decode_block(json)?;
+    block_from(chain, slot, block, &unknown)
 }
 
-/// Normalizes a decoded `getBlock` result of slot `slot`.
+/// `meta.err` values the SDK types do not know (a runtime error newer than them), by
+/// transaction index.
+pub(crate) type UnknownErrors = BTreeMap<usize, Value>;
+
+/// Decodes a `getBlock` result. A transaction whose `meta.err` is of no variant the SDK types
+/// know does not fail the block: its error is set aside (and classified as `OTHER` with its
+/// name by [`block_from`]) and the rest decodes as usual. The fast path decodes straight from
+/// the bytes; only a block that fails to is parsed a second time.
+pub(crate) fn decode_block(json: &[u8]) -> Result<(UiConfirmedBlock, UnknownErrors), DecodeError> {
+    let first = match from_slice::<UiConfirmedBlock>("getBlock result", json) {
+        Ok(b) => return Ok((b, UnknownErrors::new())),
+        Err(e) => e,
+    };
+    let Ok(mut v) = serde_json::from_slice::<Value>(json) else {
+        return Err(first);
+    };
+    let unknown = set_aside_unknown_errors(&mut v);
+    if unknown.is_empty() {
+        return Err(first);
+    }
+    Ok((from_value("getBlock result", v)?, unknown))
+}
+
+/// Replaces every `meta.err` the SDK types cannot decode with success, returning the originals.
+fn set_aside_unknown_errors(block: &mut Value) -> UnknownErrors {
+    let mut out = UnknownErrors::new();
+    let Some(txs) = block.get_mut("transactions").and_then(Value::as_array_mut) else {
+        return out;
+    };
+    for (i, tx) in txs.iter_mut().enumerate() {
+        let Some(meta) = tx.get_mut("meta").filter(|m| m.is_object()) else {
+            continue;
+        };
+        let err = meta.get("err").cloned().unwrap_or(Value::Null);
+        if err.is_null() || serde_json::from_value::<UiTransactionError>(err.clone()).is_ok() {
+            continue;
+        }
+        meta["err"] = Value::Null;
+        meta["status"] = json!({ "Ok": null });
+        out.insert(i, err);
+    }
+    out
+}
+
+/// Normalizes a decoded `getBlock` result of slot `slot`; `unknown` holds the errors
+/// [`decode_block`] set aside.
 pub(crate) fn block_from(
     chain: &ChainId,
     slot: u64,
     block: UiConfirmedBlock,
+    unknown: &UnknownErrors,
 ) -> Result<Block, DecodeError> {
     let where_ = || format!("slot {slot}");
     let timestamp_ms = block_time_ms(block.block_time, &where_)?;
@@ -122,7 +171,12 @@ pub(crate) fn block_from(
                 field: "transactions",
                 item: where_(),
             })?;
-            transaction(index, tx, &where_)
+            let mut t = transaction(index, tx, &where_)?;
+            if let Some(raw_err) = unknown.get(&i) {
+                t.status = TxStatus::Failed;
+                t.failure = Some(unknown_failure(raw_err));
+            }
+            Ok(t)
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Block {
@@ -132,6 +186,26 @@ pub(crate) fn block_from(
         timestamp_ms,
         txs,
     })
+}
+
+/// The failure of a transaction whose error is newer than this build's types: `OTHER`, with
+/// the error's variant name as code and its JSON in the message and in `raw`.
+fn unknown_failure(raw_err: &Value) -> Failure {
+    let code = match raw_err {
+        Value::String(s) => s.clone(),
+        Value::Object(m) => m.keys().next().cloned().unwrap_or_default(),
+        other => other.to_string(),
+    };
+    Failure {
+        kind: FailureKind::Other,
+        message: format!(
+            "transaction error {raw_err} is not known to this build of chainwatch (newer than \
+             its Solana types)"
+        ),
+        code: Some(code),
+        location: None,
+        raw: json!({ "err": raw_err }).to_string(),
+    }
 }
 
 /// `blockTime` (seconds, may be null on very old slots) in milliseconds; 0 when unknown.

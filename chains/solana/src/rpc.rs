@@ -47,3 +47,10 @@ pub(crate) struct Context {
 pub(crate) struct LatestBlockhash {
     pub(crate) blockhash: String,
 }
+
+/// The header fields of a `getBlock` answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Header {
+    pub(crate) blockhash: String,
+}

@@ -430,3 +430,20 @@ async fn quorum_sets_a_forked_provider_aside() {
     assert_eq!(b.block_ref.hash, a_node.with(|c| c.hash(1003)));
     assert_eq!(c_node.with(|c| c.get_block_calls().len()), before);
 }
+
+/// The adapter reads a block whose transaction carries an error variant newer than its types
+/// (no retry storm on an "undecodable" answer, no stopped chain).
+#[tokio::test]
+async fn block_with_an_unknown_error_variant() {
+    let mut c = standard_chain();
+    let err = serde_json::json!("SomeFutureError");
+    let meta = &mut c.blocks.get_mut(&1000).unwrap()["transactions"][0]["meta"];
+    meta["err"] = err.clone();
+    meta["status"] = serde_json::json!({ "Err": err });
+    let node = MockNode::start(c).await;
+    let a = one(&node, SolanaOptions::default()).await;
+    let b = a.block(1000).await.unwrap().unwrap();
+    let f = b.txs[0].failure.as_ref().unwrap();
+    assert_eq!(f.code.as_deref(), Some("SomeFutureError"));
+    assert_eq!(node.with(|c| c.get_block_calls()), [1000]);
+}

@@ -420,3 +420,45 @@ fn account_index_reaches_loaded_addresses() {
         )
     );
 }
+
+/// A `meta.err` newer than this build's Solana types (a future runtime error) fails neither the
+/// block nor its other transactions: that transaction is `FAILED` with kind `OTHER`, the
+/// variant's name as code and the error kept in `raw`.
+#[test]
+fn unknown_error_variant_does_not_fail_the_block() {
+    let mut doc: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(testdata("mainnet-getBlock-100000000-json-trimmed.json")).unwrap(),
+    )
+    .unwrap();
+    let err = serde_json::json!({"SomeFutureError": {"account_index": 3}});
+    let meta = &mut doc["transactions"][2]["meta"];
+    meta["err"] = err.clone();
+    meta["status"] = serde_json::json!({ "Err": err });
+    let d = decode_files(
+        &"solana:mainnet".parse().unwrap(),
+        &[("x.json", doc.to_string())],
+    )
+    .unwrap();
+    assert_eq!(d.transactions.len(), 10);
+    let f = d.transactions[2].tx.failure.as_ref().unwrap();
+    assert_eq!(d.transactions[2].tx.status, TxStatus::Failed);
+    assert_eq!(
+        (f.kind, f.code.as_deref()),
+        (FailureKind::Other, Some("SomeFutureError"))
+    );
+    assert!(f.raw.contains("SomeFutureError"), "{}", f.raw);
+    // The known failures around it are classified as before.
+    let kinds: Vec<_> = d
+        .transactions
+        .iter()
+        .filter_map(|t| t.tx.failure.as_ref().map(|f| f.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            FailureKind::Other,
+            FailureKind::ProgramError,
+            FailureKind::ProgramError
+        ]
+    );
+}
