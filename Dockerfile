@@ -13,7 +13,7 @@ COPY . .
 # Migrations are embedded in the binary; no database is needed to build.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p chainwatch --features otel \
+    cargo build --release --locked -p chainwatch --features otel,solana \
  && install -D -m 0755 target/release/chainwatch /out/chainwatch
 
 # ---- runtime ----------------------------------------------------------------------------------

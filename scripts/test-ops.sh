@@ -66,7 +66,7 @@ ok "the chart's rules are deploy/prometheus/chainwatch-rules.yml"
 # 2. The chart.
 # The rendered configs are also read by the real binary (built here if needed).
 if [ -z "${CHAINWATCH_BIN:-}" ]; then
-  (cd "$CW_ROOT" && cargo build --locked -q -p chainwatch) || cw_die "cannot build chainwatch"
+  (cd "$CW_ROOT" && cargo build --locked -q -p chainwatch --features otel,solana) || cw_die "cannot build chainwatch"
   export CHAINWATCH_BIN="$CARGO_TARGET_DIR/debug/chainwatch"
 fi
 "$CHAINWATCH_TOOLS/ops-venv/bin/python" scripts/ops/check_chart.py "$OUT" || cw_die "chart check failed"

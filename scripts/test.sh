@@ -19,14 +19,15 @@ preflight() {
 cw_step "preflight (tools, postgres)" preflight
 cw_step "cargo fmt --all --check" cargo fmt --all --check
 cw_step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
-# The binary's optional OpenTelemetry export is built, linted and tested too.
-cw_step "cargo clippy -D warnings (chainwatch --features otel)" cargo clippy -p chainwatch --all-targets --locked --features otel -- -D warnings
+# The binary's optional features (OpenTelemetry export, the Solana adapter) are built, linted and
+# tested too.
+cw_step "cargo clippy -D warnings (chainwatch --features otel,solana)" cargo clippy -p chainwatch --all-targets --locked --features otel,solana -- -D warnings
 # Test output is also kept in target/ so that the totals can be printed as the last line.
 mkdir -p "$CW_ROOT/target"
 CW_TEST_LOG="$CW_ROOT/target/test-output.log"
 : >"$CW_TEST_LOG"
 run_logged() { "$@" 2>&1 | tee -a "$CW_TEST_LOG"; }
-cw_step "cargo nextest run --profile ci" run_logged cargo nextest run --workspace --locked --profile ci --features chainwatch/otel "$@"
+cw_step "cargo nextest run --profile ci" run_logged cargo nextest run --workspace --locked --profile ci --features chainwatch/otel,chainwatch/solana "$@"
 cw_step "cargo test --doc" run_logged cargo test --doc --workspace --locked
 # Alert rules (promtool), the Helm chart (real Helm, Kubernetes schemas), the dashboard.
 cw_step "scripts/test-ops.sh (alert rules, Helm chart)" run_logged bash scripts/test-ops.sh

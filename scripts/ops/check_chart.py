@@ -42,7 +42,7 @@ KNOWN = {
               "session_timeout_ms", "orphan_after_ms", "properties"},
     "chain": {"providers", "start_height", "max_reorg_depth", "backfill_concurrency",
               "poll_interval_ms", "max_lag_blocks", "max_lag_seconds", "quorum",
-              "max_provider_lag_blocks"},
+              "max_provider_lag_blocks", "commitment"},
     "provider": {"label", "url", "weight", "max_rps"},
 }
 REQUIRED_CI = {"minimal-values.yaml", "multi-chain-values.yaml", "production-values.yaml"}

@@ -72,7 +72,8 @@ pub struct RpcError {
     /// The provider's label.
     pub provider: String,
     /// Short reason label (`timeout`, `connect`, `http_5xx`, `rate_limited`, `decode`, `rpc_error`,
-    /// `method_not_found`, `invalid_params`, `execution_reverted`).
+    /// `method_not_found`, `invalid_params`, `execution_reverted`, `node_behind`, `slot_skipped`,
+    /// `block_not_available`).
     pub reason: &'static str,
     /// JSON-RPC error code, if the provider answered with one.
     pub code: Option<i64>,

@@ -225,7 +225,10 @@ impl Provider {
 /// the call backs off and goes round again, up to the attempt budget. A provider that fails
 /// `breaker_threshold` times in a row is skipped (circuit open) until its cooldown ends; the next
 /// call then probes it. A JSON-RPC "method not found" or "invalid params" answer is returned at
-/// once as [`FetchError::Permanent`]: another provider would say the same.
+/// once as [`FetchError::Permanent`]: another provider would say the same; so are Solana's "slot
+/// was skipped" (-32007, -32009: reason `slot_skipped`) and "block not available for slot"
+/// (-32004, -32014: reason `block_not_available`), which are answers, not provider faults. Solana's "node is behind" / "node is
+/// unhealthy" (-32005) fails over with reason `node_behind`.
 #[derive(Debug)]
 pub struct EndpointPool {
     chain: ChainId,
@@ -744,7 +747,25 @@ impl EndpointPool {
             return Err(match e.code {
                 -32601 => Attempt::Permanent(err("method_not_found", Some(e.code), msg)),
                 -32602 => Attempt::Permanent(err("invalid_params", Some(e.code), msg)),
+                // Solana's -32005 is "Node is unhealthy" / "Node is behind by N slots": fail
+                // over, under its own label (elsewhere -32005 is a request limit).
+                -32005 if lower.contains("behind") || lower.contains("unhealthy") => {
+                    Attempt::Transient(err("node_behind", Some(e.code), msg))
+                }
                 -32005 | -32029 | 429 => Attempt::Transient(err("rate_limited", Some(e.code), msg)),
+                // Solana: "Slot N was skipped, or missing due to ledger jump to recent snapshot"
+                // (-32007) / "… or missing in long-term storage" (-32009). A skipped slot is the
+                // answer, not a fault: no retry, no failover, no health penalty. The adapter
+                // tells the two meanings apart with `getBlocks`.
+                -32007 | -32009 => Attempt::Permanent(err("slot_skipped", Some(e.code), msg)),
+                // Solana: "Block not available for slot N" (-32004), "Block status not yet
+                // available for slot N" (-32014): not there yet on this node. Also an answer:
+                // the adapter retries later (as `NotFound`) rather than count it against the
+                // provider, whose circuit would otherwise open at every new slot. Matched on
+                // the message too: EIP-1474 uses -32004 for "method not supported".
+                -32004 | -32014 if lower.contains("for slot") => {
+                    Attempt::Permanent(err("block_not_available", Some(e.code), msg))
+                }
                 _ if lower.contains("rate limit") || lower.contains("too many requests") => {
                     Attempt::Transient(err("rate_limited", Some(e.code), msg))
                 }

@@ -175,6 +175,14 @@ Sui files (--chain sui:NETWORK), with or without the JSON-RPC envelope:
 Transactions join the checkpoint whose contents list their digest. Failures: MOVE_ABORT
 (abort code; package::module::function in the message), INSUFFICIENT_FUNDS, OUT_OF_GAS,
 EXECUTION_ERROR (variant name as code), with `command <i>` as location.
+Solana files (--chain solana:CLUSTER, a build with the `solana` feature):
+  block      getBlock (encoding json, jsonParsed or base64; full transaction details);
+             it does not carry its slot: the height shown is parentSlot + 1
+  tx         getTransaction (listed without a block ref; extra.slot holds its slot)
+Failed transactions get PROGRAM_ERROR (instruction index, program id, custom code, with
+names for System, SPL Token, Token-2022, ATA, Vote and Anchor errors), OUT_OF_GAS for an
+exhausted compute budget, or the transaction-level error's kind with its name as code.
+A sendTransaction preflight error is refused with the simulated failure spelled out.
 
 Output: {chain, blocks, transactions}; transactions carry hash, status and
 failure {kind, code, message, location, raw}, named as in GraphQL.
@@ -183,6 +191,7 @@ Examples:
   chainwatch decode --chain evm:1 block.json receipts.json traces.json
   chainwatch decode --chain evm:1 tx.json receipt.json trace.json
   chainwatch decode --chain sui:testnet checkpoint.json tx.json
+  chainwatch decode --chain solana:mainnet getBlock.json getTransaction.json
 
 Exit codes:
   0  decoded

@@ -217,6 +217,10 @@ pub(crate) struct ChainSection {
     pub(crate) finalized_depth: Option<u64>,
     /// EVM: a directory of JSON ABIs whose custom errors decode failure reasons.
     pub(crate) abi_dir: Option<std::path::PathBuf>,
+    /// Solana: the commitment ingest follows, `"processed"`, `"confirmed"` (the default) or
+    /// `"finalized"`. Read only by a build with the `solana` feature.
+    #[cfg_attr(not(feature = "solana"), allow(dead_code))]
+    pub(crate) commitment: Option<String>,
     /// Providers that must agree on the head's block hash (default: a majority of those that
     /// answer). Only used with more than one provider.
     pub(crate) quorum: Option<usize>,

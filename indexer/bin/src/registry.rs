@@ -15,6 +15,8 @@ pub(crate) const FAMILIES: &[&str] = &[
     "aptos",
     #[cfg(feature = "sui")]
     "sui",
+    #[cfg(feature = "solana")]
+    "solana",
 ];
 
 /// Builds and verifies the adapter of one configured chain (e.g. checks every provider's chain
@@ -38,6 +40,11 @@ pub(crate) async fn connect(
     match id.family() {
         #[cfg(feature = "evm")]
         "evm" => {
+            reject_evm_only_keys(
+                id,
+                section,
+                "EVM finality is its safe and finalized tags or depths",
+            )?;
             let chain_id: u64 = id.network().parse().unwrap_or_default();
             let mut opts = chainwatch_chain_evm::EvmOptions::for_chain_id(chain_id);
             if let Some(d) = section.max_reorg_depth {
@@ -74,20 +81,7 @@ pub(crate) async fn connect(
         }
         #[cfg(feature = "aptos")]
         "aptos" => {
-            let evm_only = [
-                ("finality", section.finality.is_some()),
-                ("safe_depth", section.safe_depth.is_some()),
-                ("finalized_depth", section.finalized_depth.is_some()),
-                ("abi_dir", section.abi_dir.is_some()),
-            ];
-            if let Some((key, _)) = evm_only.iter().find(|(_, set)| *set) {
-                return Err(FetchError::permanent(
-                    "invalid_config",
-                    format!(
-                        "chains.\"{id}\".{key} applies to EVM chains only (Aptos blocks are final once committed)"
-                    ),
-                ));
-            }
+            reject_evm_only_keys(id, section, "Aptos blocks are final once committed")?;
             Ok(Arc::new(
                 chainwatch_chain_aptos::AptosAdapter::connect(id.clone(), pool, Default::default())
                     .await?,
@@ -95,27 +89,75 @@ pub(crate) async fn connect(
         }
         #[cfg(feature = "sui")]
         "sui" => {
-            let evm_only = [
-                ("finality", section.finality.is_some()),
-                ("safe_depth", section.safe_depth.is_some()),
-                ("finalized_depth", section.finalized_depth.is_some()),
-                ("abi_dir", section.abi_dir.is_some()),
-            ];
-            if let Some((key, _)) = evm_only.iter().find(|(_, set)| *set) {
-                return Err(FetchError::permanent(
-                    "invalid_config",
-                    format!(
-                        "chains.\"{id}\".{key} applies to EVM chains only (Sui checkpoints are final)"
-                    ),
-                ));
-            }
+            reject_evm_only_keys(id, section, "Sui checkpoints are final")?;
             Ok(Arc::new(
                 chainwatch_chain_sui::SuiAdapter::connect(id.clone(), pool).await?,
+            ))
+        }
+        #[cfg(feature = "solana")]
+        "solana" => {
+            reject_evm_only_keys(id, section, "Solana finality is its commitment levels")?;
+            let mut opts = chainwatch_chain_solana::SolanaOptions::default();
+            if let Some(d) = section.max_reorg_depth {
+                opts.max_reorg_depth = d;
+            }
+            if let Some(c) = &section.commitment {
+                opts.follow = c.parse().map_err(|e| {
+                    FetchError::permanent(
+                        "invalid_config",
+                        format!("chains.\"{id}\".commitment: {e}"),
+                    )
+                })?;
+            }
+            Ok(Arc::new(
+                chainwatch_chain_solana::SolanaAdapter::connect(id.clone(), pool, opts).await?,
             ))
         }
         other => Err(FetchError::permanent(
             "invalid_config",
             format!("chain family `{other}` is not compiled into this build"),
+        )),
+    }
+}
+
+/// EVM-only keys (`finality`, `safe_depth`, `finalized_depth`, `abi_dir`) and Solana's
+/// `commitment` set on a chain of another family are a configuration error naming the key: they
+/// would otherwise be silently ignored. `why` says how the family reaches finality.
+#[allow(dead_code)] // unused in a build with only the `evm` family
+fn reject_evm_only_keys(id: &ChainId, section: &ChainSection, why: &str) -> Result<(), FetchError> {
+    let family = id.family();
+    let foreign = [
+        (
+            "finality",
+            "EVM",
+            section.finality.is_some() && family != "evm",
+        ),
+        (
+            "safe_depth",
+            "EVM",
+            section.safe_depth.is_some() && family != "evm",
+        ),
+        (
+            "finalized_depth",
+            "EVM",
+            section.finalized_depth.is_some() && family != "evm",
+        ),
+        (
+            "abi_dir",
+            "EVM",
+            section.abi_dir.is_some() && family != "evm",
+        ),
+        (
+            "commitment",
+            "Solana",
+            section.commitment.is_some() && family != "solana",
+        ),
+    ];
+    match foreign.iter().find(|(_, _, set)| *set) {
+        None => Ok(()),
+        Some((key, owner, _)) => Err(FetchError::permanent(
+            "invalid_config",
+            format!("chains.\"{id}\".{key} applies to {owner} chains only ({why})"),
         )),
     }
 }
@@ -161,6 +203,15 @@ pub(crate) fn decode(
                 .map(|(path, bytes)| (path.display().to_string(), bytes.as_slice()))
                 .collect();
             chainwatch_chain_sui::decode_files(chain, &named)
+                .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
+        }
+        #[cfg(feature = "solana")]
+        "solana" => {
+            let named: Vec<(String, &[u8])> = files
+                .iter()
+                .map(|(path, bytes)| (path.display().to_string(), bytes.as_slice()))
+                .collect();
+            chainwatch_chain_solana::decode_files(chain, &named)
                 .map_err(|e| chainwatch_chain_core::ErrorChain(&e).to_string())
         }
         other => Err(format!(

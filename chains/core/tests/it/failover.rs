@@ -237,3 +237,79 @@ async fn providers_set_aside_by_the_quorum_get_no_requests() {
     block_number(&pool).await.unwrap();
     assert_eq!(fork.received(), 2);
 }
+
+/// Solana: "node is behind" (-32005) fails over to the next provider under its own reason; a
+/// skipped slot (-32007, -32009) is an answer, returned at once as a permanent `slot_skipped`
+/// with no retry, no failover and no mark against the provider.
+#[tokio::test]
+async fn solana_node_behind_fails_over_and_skipped_slots_are_answers() {
+    let behind =
+        RpcStub::start(|_, _| Err((-32005, "Node is behind by 42 slots".to_owned()))).await;
+    let good = RpcStub::eth().await;
+    let p = pool(
+        vec![
+            provider("behind", behind.url(), 2),
+            provider("good", good.url(), 1),
+        ],
+        fast_cfg(),
+    );
+    assert_eq!(block_number(&p).await.unwrap(), "0x10");
+    assert_eq!(health(&p, "behind").failures, 1);
+    let err = p
+        .request_on::<String>(0, "eth_blockNumber", json!([]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.reason, err.code),
+        ("node_behind", Some(-32005)),
+        "{err}"
+    );
+
+    for code in [-32007, -32009] {
+        let skipped = RpcStub::start(move |_, _| {
+            Err((
+                code,
+                "Slot 5 was skipped, or missing in long-term storage".to_owned(),
+            ))
+        })
+        .await;
+        let other = RpcStub::start(move |_, _| Err((code, "Slot 5 was skipped".to_owned()))).await;
+        let p = pool(
+            vec![
+                provider("a", skipped.url(), 2),
+                provider("b", other.url(), 1),
+            ],
+            fast_cfg(),
+        );
+        let e = p
+            .request::<serde_json::Value>("getBlock", json!([5]))
+            .await
+            .unwrap_err();
+        assert_eq!(e.reason(), "slot_skipped", "{e}");
+        assert!(!e.is_retryable());
+        assert_eq!(
+            (skipped.requests(), other.requests()),
+            (1, 0),
+            "code {code}"
+        );
+        assert_eq!(health(&p, "a").failures, 0);
+    }
+    // "Block not available for slot": an answer too (the adapter retries it later); EIP-1474's
+    // -32004 "method not supported" of an EVM node is not matched.
+    let not_yet =
+        RpcStub::start(|_, _| Err((-32004, "Block not available for slot 5".to_owned()))).await;
+    let p = pool(vec![provider("a", not_yet.url(), 1)], fast_cfg());
+    let e = p
+        .request::<serde_json::Value>("getBlock", json!([5]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason(), "block_not_available", "{e}");
+    assert_eq!((not_yet.requests(), health(&p, "a").failures), (1, 0));
+    let evm = RpcStub::start(|_, _| Err((-32004, "method not supported".to_owned()))).await;
+    let p = pool(vec![provider("a", evm.url(), 1)], fast_cfg());
+    let e = p
+        .request::<serde_json::Value>("eth_foo", json!([]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason(), "rpc_error", "{e}");
+}

@@ -451,3 +451,39 @@ fn decodes_several_aptos_files_and_rejects_an_error_body() {
         "{err}"
     );
 }
+
+/// `--chain solana:…` goes to the Solana decoder through the registry: the same output as its
+/// golden file, and the preflight error refused with the simulated failure spelled out.
+#[cfg(feature = "solana")]
+#[test]
+fn solana_block_transactions_and_preflight_error() {
+    const SOLANA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../chains/solana/testdata");
+    let out = decode(
+        "solana:mainnet",
+        &[format!(
+            "{SOLANA}/mainnet-getBlock-100000000-jsonParsed-trimmed.json"
+        )],
+    );
+    let want = std::fs::read_to_string(format!(
+        "{SOLANA}/golden/decode/mainnet-block-100000000-jsonParsed.json"
+    ))
+    .unwrap();
+    assert_eq!(stdout_ok(&out), want);
+    let v: Value = serde_json::from_str(&want).unwrap();
+    assert_eq!(v["transactions"][8]["failure"]["kind"], "PROGRAM_ERROR");
+
+    let (code, err) = failure(&decode(
+        "solana:mainnet",
+        &[format!(
+            "{SOLANA}/mainnet-sendTransaction-preflight-error-custom-0x1771.json"
+        )],
+    ));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "mainnet-sendTransaction-preflight-error-custom-0x1771.json: a sendTransaction \
+             preflight failure"
+        ) && err.contains("PROGRAM_ERROR (code 6001): instruction 3 (program JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4)"),
+        "{err}"
+    );
+}

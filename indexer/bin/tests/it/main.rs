@@ -17,6 +17,8 @@ mod otel;
 mod quorum;
 mod reorg;
 mod serve;
+#[cfg(feature = "solana")]
+mod solana;
 mod status;
 mod status_command;
 mod stuck;
