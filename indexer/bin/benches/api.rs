@@ -47,7 +47,7 @@ SELECT t.chain_id, t.hash, t.block_height, t.block_hash,
   FROM transactions t
   LEFT JOIN blocks b ON b.chain_id = t.chain_id AND b.height = t.block_height
   LEFT JOIN watermarks w ON w.chain_id = t.chain_id
- WHERE t.chain_id = 'evm:1' AND t.hash = '0x' || lpad(to_hex(:i), 64, '0');
+ WHERE t.chain_id = 'evm:1' AND t.hash = '0x' || lpad(to_hex(:i::bigint), 64, '0');
 ";
 
 /// The SQL of `Store::address_transactions` (read.rs) for a first page of 20, no filters.
@@ -62,7 +62,7 @@ SELECT t.chain_id, t.hash, t.block_height, t.block_hash,
                      AND t.tx_index = a.tx_index
   LEFT JOIN blocks b ON b.chain_id = t.chain_id AND b.height = t.block_height
   LEFT JOIN watermarks w ON w.chain_id = t.chain_id
- WHERE a.chain_id = 'evm:1' AND a.address = '0x' || lpad(to_hex(:a), 40, '0')
+ WHERE a.chain_id = 'evm:1' AND a.address = '0x' || lpad(to_hex(:a::bigint), 40, '0')
    AND (NULL::bigint IS NULL OR (a.block_height, a.tx_index) < (NULL::bigint, NULL::int))
    AND (NULL::text IS NULL OR t.status = NULL)
    AND (0 < 1 OR t.block_height <= GREATEST(w.safe_height, w.finalized_height))

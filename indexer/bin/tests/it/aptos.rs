@@ -12,7 +12,8 @@ use sqlx::PgPool;
 use crate::support::{Dev, sample, url_of};
 
 pub(crate) const APTOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../chains/aptos/testdata");
-const FAILED: &str = "0x4c3248d4c2f3a5ca1617e43e69332c66586478871ee44634cdb4554fe537dff6";
+pub(crate) const FAILED: &str =
+    "0x4c3248d4c2f3a5ca1617e43e69332c66586478871ee44634cdb4554fe537dff6";
 const FAILED_SENDER: &str = "0x95a0fd88b11286d4790c253b39c6678b798c54b54b63bfd2bfe042411ee2e3e8";
 const TRANSFER: &str = "0x6a43e0034486583a30cff449c03c4d882c641b351e392096272496168240de8e";
 const BLOCK_10000: &str = "0x7eee0512cef0754f58890802a6c3ba1e1032bb1820f45b825adbbee4f10d9d71";

@@ -8,6 +8,8 @@ mod config_errors;
 mod console;
 mod decode;
 mod failover;
+#[cfg(all(feature = "solana", feature = "sui"))]
+mod families;
 mod graphql_contract;
 mod kafka;
 mod metrics;

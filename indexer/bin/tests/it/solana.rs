@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use crate::support::{Dev, url_of};
 
 /// The first failed vote transaction of recorded slot 100000000 (slot 1000 on the mock chain).
-const FAILED: &str =
+pub(crate) const FAILED: &str =
     "xjUw3f94FvbbGkhkokevTUn6aY4bHPcbnkF7ybe3MnM6a9DEEbkrURT5DP4JtnFJtpE7nLeX4qF27inBxXxnqi6";
 /// The v0 transaction of recorded slot 154808473 (slot 1002 on the mock chain).
 const V0: &str =

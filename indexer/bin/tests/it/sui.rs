@@ -13,13 +13,13 @@ use sqlx::PgPool;
 
 use crate::support::{Dev, bin, url_of};
 
-fn testdata() -> PathBuf {
+pub(crate) fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../chains/sui/testdata")
 }
 
-const J2VK: &str = "J2Vkui75vgoLvCmNiREVKwpeTVPCq5EQ71i2ETahP6R9";
+pub(crate) const J2VK: &str = "J2Vkui75vgoLvCmNiREVKwpeTVPCq5EQ71i2ETahP6R9";
 const UNKNOWN: &str = "7xZ5AAjrybwwPjXh7ojKert5v7eSYgzWEREtKrhSGQ7d";
-const CP: (u64, &str) = (1_953_362, "BHeEq9rUuc2kdh1k7vk4oN22oK7TtpTpVuaM32fs6UrB");
+pub(crate) const CP: (u64, &str) = (1_953_362, "BHeEq9rUuc2kdh1k7vk4oN22oK7TtpTpVuaM32fs6UrB");
 
 #[test]
 fn decode_jsonrpc_and_grpc_files_print_the_golden() {
