@@ -15,6 +15,7 @@
 mod anvil;
 mod aptos;
 pub mod evm;
+pub mod golden;
 mod http;
 mod proxy;
 mod rest;

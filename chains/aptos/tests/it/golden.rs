@@ -30,22 +30,7 @@ fn golden(fixture: &str) -> Decoded {
     let decoded = decode_files(&aptos1(), &files(&[fixture]))
         .unwrap_or_else(|e| panic!("{fixture}: {}", ErrorChain(&e)));
     let text = serde_json::to_string_pretty(&decoded).unwrap() + "\n";
-    let path = testdata(&format!("golden/{fixture}"));
-    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
-        std::fs::write(&path, &text).unwrap();
-    } else {
-        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
-                path.display()
-            )
-        });
-        assert!(
-            want == text,
-            "{fixture}: decoded output differs from {}; rerun with UPDATE_GOLDEN=1 and review the diff",
-            path.display()
-        );
-    }
+    chainwatch_testkit::golden::check(&testdata(&format!("golden/{fixture}")), &text);
     decoded
 }
 

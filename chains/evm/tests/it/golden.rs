@@ -20,22 +20,7 @@ fn golden(chain: &str, name: &str) -> Block {
     let normalized = normalize_block(&chain, &block, &receipts)
         .unwrap_or_else(|e| panic!("{name}: {}", chainwatch_chain_core::ErrorChain(&e)));
     let text = serde_json::to_string_pretty(&normalized).unwrap() + "\n";
-    let path = testdata(&format!("golden/{name}.json"));
-    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
-        std::fs::write(&path, &text).unwrap();
-    } else {
-        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
-                path.display()
-            )
-        });
-        assert!(
-            want == text,
-            "{name}: normalized output differs from {}; rerun with UPDATE_GOLDEN=1 and review the diff",
-            path.display()
-        );
-    }
+    chainwatch_testkit::golden::check(&testdata(&format!("golden/{name}.json")), &text);
     normalized
 }
 

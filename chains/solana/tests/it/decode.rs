@@ -15,23 +15,7 @@ fn testdata(name: &str) -> PathBuf {
 
 /// Compares `text` with `testdata/golden/decode/<name>`, or rewrites it with `UPDATE_GOLDEN=1`.
 fn check_golden(name: &str, text: &str) {
-    let path = testdata(&format!("golden/decode/{name}"));
-    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-    } else {
-        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
-                path.display()
-            )
-        });
-        assert!(
-            want == text,
-            "{name}: decode output differs from {}; rerun with UPDATE_GOLDEN=1 and review the diff",
-            path.display()
-        );
-    }
+    chainwatch_testkit::golden::check(&testdata(&format!("golden/decode/{name}")), text);
 }
 
 /// A group of fixture files decoded together, and its golden file.

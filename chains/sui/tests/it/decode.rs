@@ -15,28 +15,12 @@ fn testdata(name: &str) -> PathBuf {
 }
 
 fn update() -> bool {
-    std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1")
+    chainwatch_testkit::golden::updating()
 }
 
 /// Compares `text` with `testdata/<path>`, or rewrites it with `UPDATE_GOLDEN=1`.
 fn check_golden(path: &str, text: &str) {
-    let path = testdata(path);
-    if update() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-    } else {
-        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
-                path.display()
-            )
-        });
-        assert!(
-            want == text,
-            "output differs from {}; rerun with UPDATE_GOLDEN=1 and review the diff",
-            path.display()
-        );
-    }
+    chainwatch_testkit::golden::check(&testdata(path), text);
 }
 
 /// Files decoded together, and their golden file.
