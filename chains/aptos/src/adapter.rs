@@ -118,7 +118,7 @@ impl AptosAdapter {
                     Err(e) => ChainIdAnswer::Unknown(e.reason.into()),
                 })
                 .collect();
-        check_chain_ids(&chain, &pool, answers)?;
+        check_chain_ids(&chain, &pool, "chain id", answers)?;
         Ok(Self {
             chain,
             chain_id,

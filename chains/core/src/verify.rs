@@ -17,7 +17,8 @@ pub enum ChainIdAnswer {
 }
 
 /// Checks the providers of `pool` against `chain`, given each provider's answer in
-/// configuration order, and returns how many were verified.
+/// configuration order, and returns how many were verified. `what` names the identity asked
+/// for (`chain id`, `genesis hash`) in messages.
 ///
 /// - The pool must serve `chain`, else [`FetchError::Permanent`] `invalid_config`.
 /// - One provider on another chain fails the whole chain with [`FetchError::Permanent`]
@@ -27,6 +28,7 @@ pub enum ChainIdAnswer {
 pub fn check_chain_ids(
     chain: &ChainId,
     pool: &EndpointPool,
+    what: &str,
     answers: Vec<ChainIdAnswer>,
 ) -> Result<usize, FetchError> {
     let (mut verified, mut mismatches, mut unknown) = (0usize, Vec::new(), Vec::new());
@@ -34,7 +36,7 @@ pub fn check_chain_ids(
         match answer {
             ChainIdAnswer::Matches => verified += 1,
             ChainIdAnswer::Other(id) => mismatches.push(format!(
-                "provider `{label}` reports chain id {id} but the chain is configured as {chain}"
+                "provider `{label}` reports {what} {id} but the chain is configured as {chain}"
             )),
             ChainIdAnswer::Unknown(reason) => {
                 warn!(
@@ -42,7 +44,8 @@ pub fn check_chain_ids(
                     chain = %chain,
                     provider = label,
                     reason = %reason,
-                    "provider unreachable at start; its chain id is not verified"
+                    what,
+                    "provider unreachable at start; its chain identity is not verified"
                 );
                 unknown.push(format!("`{label}` ({reason})"));
             }
@@ -58,12 +61,12 @@ pub fn check_chain_ids(
         return Err(FetchError::transient(
             "unreachable",
             format!(
-                "no provider of {chain} could be reached to verify its chain id (tried {})",
+                "no provider of {chain} could be reached to verify its {what} (tried {})",
                 unknown.join(", ")
             ),
         ));
     }
-    info!(target: TRACE_TARGET, chain = %chain, verified, providers = pool.len(), "chain id verified");
+    info!(target: TRACE_TARGET, chain = %chain, verified, providers = pool.len(), what, "chain identity verified");
     Ok(verified)
 }
 

@@ -190,7 +190,7 @@ impl EvmAdapter {
                     Err(e) => ChainIdAnswer::Unknown(e.reason.into()),
                 })
                 .collect();
-        check_chain_ids(&chain, &pool, answers)?;
+        check_chain_ids(&chain, &pool, "chain id", answers)?;
         info!(target: TRACE_TARGET, chain = %chain, known_errors = errors.len(), "custom errors loaded");
         Ok(Self {
             chain,

@@ -4,7 +4,8 @@ use std::{collections::BTreeSet, sync::Arc};
 
 use async_trait::async_trait;
 use chainwatch_chain_core::{
-    ChainAdapter, EndpointPool, FetchError, FinalityModel, RpcError, quorum,
+    ChainAdapter, ChainIdAnswer, EndpointPool, FetchError, FinalityModel, RpcError,
+    check_chain_ids, quorum,
 };
 use chainwatch_schema::{Block, BlockRef, ChainId, Finality, ProviderHead};
 use futures::future::join_all;
@@ -14,7 +15,7 @@ use solana_rpc_client_types::config::{RpcBlockConfig, RpcContextConfig};
 use solana_transaction_status_client_types::{
     TransactionDetails, UiConfirmedBlock, UiTransactionEncoding,
 };
-use tracing::{debug, info, warn};
+use tracing::debug;
 
 use crate::{
     TRACE_TARGET,
@@ -388,40 +389,15 @@ async fn verify_genesis(
     let answers = join_all(
         (0..pool.len()).map(|i| pool.request_on::<String>(i, "getGenesisHash", json!([]))),
     )
-    .await;
-    let mut verified = 0usize;
-    let mut mismatches = Vec::new();
-    let mut unreachable = Vec::new();
-    for (label, answer) in pool.labels().zip(answers) {
-        match answer {
-            Ok(h) if h == genesis => verified += 1,
-            Ok(h) => mismatches.push(format!(
-                "provider `{label}` reports genesis hash {h}, which is not {chain}'s ({genesis})"
-            )),
-            Err(e) => {
-                warn!(target: TRACE_TARGET, chain = %chain, provider = label, reason = e.reason,
-                      error = %e.message, "provider unreachable at start; its cluster is not verified");
-                unreachable.push(format!("`{label}` ({})", e.reason));
-            }
-        }
-    }
-    if !mismatches.is_empty() {
-        return Err(FetchError::permanent(
-            "chain_id_mismatch",
-            mismatches.join("; "),
-        ));
-    }
-    if verified == 0 {
-        return Err(FetchError::transient(
-            "unreachable",
-            format!(
-                "no provider of {chain} could be reached to verify its genesis hash (tried {})",
-                unreachable.join(", ")
-            ),
-        ));
-    }
-    info!(target: TRACE_TARGET, chain = %chain, verified, providers = pool.len(), "cluster verified by genesis hash");
-    Ok(())
+    .await
+    .into_iter()
+    .map(|answer| match answer {
+        Ok(h) if h == genesis => ChainIdAnswer::Matches,
+        Ok(h) => ChainIdAnswer::Other(format!("{h} (not {genesis})")),
+        Err(e) => ChainIdAnswer::Unknown(e.reason.into()),
+    })
+    .collect();
+    check_chain_ids(chain, pool, "genesis hash", answers).map(|_| ())
 }
 
 #[async_trait]

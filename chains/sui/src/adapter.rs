@@ -273,7 +273,7 @@ impl SuiAdapter {
                 },
             );
         }
-        check_chain_ids(&self.chain, &self.pool, answers).map(|_| ())
+        check_chain_ids(&self.chain, &self.pool, "chain id", answers).map(|_| ())
     }
 
     /// `GetCheckpoint` with failover; `None` when the checkpoint does not exist (yet).
