@@ -16,6 +16,17 @@ async fn graphql_reports_status_block_and_finality(pool: PgPool) {
     dev.wait_ready().await;
     let store = chainwatch_store::Store::from_pool(pool.clone());
     dev.wait_indexed(&store, &anvil_chain(), &anvil).await;
+    // The finalized watermark follows the head in its own step: wait for it to pass the
+    // traffic (on a loaded machine it can trail the head check above).
+    let mut last_block = 0;
+    for h in traffic.succeeded.iter().chain(&traffic.failed) {
+        let r = anvil
+            .rpc("eth_getTransactionReceipt", serde_json::json!([h]))
+            .await;
+        let n = r["blockNumber"].as_str().unwrap().trim_start_matches("0x");
+        last_block = last_block.max(u64::from_str_radix(n, 16).unwrap());
+    }
+    dev.wait_finalized(&store, &anvil_chain(), last_block).await;
 
     let q = |hash: &str| {
         format!(

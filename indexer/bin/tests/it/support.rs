@@ -146,6 +146,27 @@ impl Dev {
         }
     }
 
+    /// Waits (up to 90 s) until the chain's finalized watermark reaches `height`.
+    pub(crate) async fn wait_finalized(&mut self, store: &Store, chain: &ChainId, height: u64) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            self.assert_running();
+            let wm = store.watermark(chain).await.unwrap();
+            if wm
+                .and_then(|w| w.finalized_height)
+                .is_some_and(|f| f >= height)
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "finalized height did not reach {height} in time; logs:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Kills the process with SIGKILL: no clean shutdown.
     pub(crate) fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
