@@ -156,8 +156,7 @@ fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, Subscription> {
 pub fn build_schema(store: Store, cfg: ApiConfig) -> ApiSchema {
     let mut b = schema_builder()
         .limit_depth(cfg.max_depth)
-        .limit_complexity(cfg.max_complexity)
-        .extension(timing::RequestTiming);
+        .limit_complexity(cfg.max_complexity);
     if !cfg.introspection {
         b = b.disable_introspection();
     }
