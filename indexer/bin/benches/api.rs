@@ -13,6 +13,10 @@
 //! 4. Prints requests/s and p50/p99 for both and the API/pgbench ratio (targets: ≥ 0.5× and
 //!    p99 < 10 ms).
 //!
+//! pgbench runs the statement one request needs alone. Under load the API answers concurrent
+//! `transaction(chain, hash)` lookups in batches (`Store::transaction`, `[api]
+//! lookup_concurrency`): what it sends Postgres then is one statement for several lookups.
+//!
 //! `cargo bench -p chainwatch --bench api` (or `bash scripts/bench-api.sh`, which installs wrk).
 //! Needs `DATABASE_URL` (a server where it may create a database) and `wrk`, `pgbench` on PATH.
 

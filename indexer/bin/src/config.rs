@@ -72,9 +72,23 @@ pub(crate) struct ApiSection {
     pub(crate) client_ip_header: Option<String>,
     /// Whether introspection is answered (default true).
     pub(crate) introspection: Option<bool>,
+    /// `transaction(chain, hash)` statements run at once; lookups beyond are batched (default 2).
+    pub(crate) lookup_concurrency: Option<usize>,
 }
 
 impl ApiSection {
+    /// The API's read-only store over `store`, with `lookup_concurrency` applied.
+    pub(crate) fn api_store(
+        &self,
+        store: chainwatch_store::Store,
+    ) -> Result<chainwatch_store::Store, ConfigError> {
+        match self.lookup_concurrency {
+            None => Ok(store),
+            Some(0) => Err(err("[api] lookup_concurrency must be at least 1, got 0")),
+            Some(n) => Ok(store.with_lookup_concurrency(n)),
+        }
+    }
+
     /// The API settings for `known_chains`; errors name the key.
     pub(crate) fn api_config(
         &self,
@@ -703,6 +717,30 @@ mod tests {
         );
         assert!(cfg.add_chain_flag("evm:1").is_err());
         assert!(cfg.add_chain_flag("evm:1=ftp://x").is_err());
+    }
+
+    #[tokio::test]
+    async fn api_section_sets_the_lookup_concurrency() {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .unwrap();
+        let store = chainwatch_store::Store::from_pool(pool);
+        let api = |text: &str| parse(text, &[]).unwrap().api;
+        let d = api("").api_store(store.clone()).unwrap();
+        assert_eq!(
+            d.lookup_concurrency(),
+            chainwatch_store::lookup::DEFAULT_CONCURRENCY
+        );
+        let s = api("[api]\nlookup_concurrency = 6\n")
+            .api_store(store.clone())
+            .unwrap();
+        assert_eq!(s.lookup_concurrency(), 6);
+        let e = api("[api]\nlookup_concurrency = 0\n")
+            .api_store(store)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lookup_concurrency must be at least 1"), "{e}");
     }
 
     #[test]

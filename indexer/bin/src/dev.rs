@@ -68,7 +68,9 @@ pub(crate) async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
         .api
         .api_config(chains.iter().map(|(id, _)| id.clone()).collect())?;
     api_cfg.tracers = tracers;
-    let api_store = Store::connect_read_only(&url, 8).await?;
+    let api_store = cfg
+        .api
+        .api_store(Store::connect_read_only(&url, 8).await?)?;
     let lag_cancel = CancellationToken::new();
     let lag = crate::lag::spawn(api_store.clone(), lag_cancel.clone());
     let router = crate::telemetry::route(chainwatch_api::router(api_store, api_cfg), metrics);
@@ -167,7 +169,9 @@ pub(crate) async fn serve(mut cfg: Config, args: ServeArgs) -> anyhow::Result<()
     let metrics = crate::telemetry::install()?;
     let url = database_url(args.database.database_url.as_deref(), &cfg)?;
     let listen_addr = listen_addr(args.listen.as_deref(), &cfg)?;
-    let store = Store::connect_read_only(&url, cfg.database.max_connections.unwrap_or(8)).await?;
+    let store = cfg.api.api_store(
+        Store::connect_read_only(&url, cfg.database.max_connections.unwrap_or(8)).await?,
+    )?;
     for spec in &args.providers {
         cfg.add_chain_flag(spec)?;
     }

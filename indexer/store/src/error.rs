@@ -27,6 +27,10 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed")]
     Query(#[from] sqlx::Error),
+    /// The statement that answered a batch of lookups (see [`crate::lookup`]) failed: every
+    /// lookup of the batch gets this same error.
+    #[error("database query failed (a batch of lookups)")]
+    Batched(#[source] std::sync::Arc<Self>),
     /// A revert would remove a finalized block: the chain broke its finality promise or the
     /// stream is corrupt. The chain's consumer stops.
     #[error(

@@ -19,7 +19,10 @@
 
 mod error;
 pub mod health;
+// `read` first: its SQL macros serve `lookup`.
+#[macro_use]
 pub mod read;
+pub mod lookup;
 mod snapshot;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testing;
@@ -44,6 +47,8 @@ const TRACE_TARGET: &str = "chainwatch::store";
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
+    /// Coalesced [`Store::transaction`] lookups, shared by clones.
+    lookups: std::sync::Arc<lookup::Lookups>,
 }
 
 /// The Postgres `NOTIFY` channel [`Store::apply_batch`] signals on after each committed batch
@@ -104,12 +109,24 @@ impl Store {
             .connect_with(opts)
             .await
             .map_err(|source| StoreError::Connect { target, source })?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
-    /// A store over an existing pool (tests).
+    /// A store over an existing pool, with [`lookup::DEFAULT_CONCURRENCY`] lookup statements
+    /// at once.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            lookups: lookup::Lookups::new(lookup::DEFAULT_CONCURRENCY),
+            pool,
+        }
+    }
+
+    /// This store with at most `n` (at least 1) [`Store::transaction`] statements running at
+    /// once; lookups beyond are batched (see [`lookup`]). Clones made before keep their own.
+    #[must_use]
+    pub fn with_lookup_concurrency(mut self, n: usize) -> Self {
+        self.lookups = lookup::Lookups::new(n);
+        self
     }
 
     /// The connection pool.

@@ -190,39 +190,6 @@ const REORGED_OUT_SELECT: &str = "
       AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.chain_id = c.chain_id AND t.hash = $1)";
 
 impl Store {
-    /// The transaction `hash` on `chain`, with derived finality, or a `REORGED_OUT` record if a
-    /// reorg removed it and it was not included again; `None` if chainwatch never indexed it.
-    ///
-    /// `hash` is compared exactly: callers normalize it (EVM: lowercase).
-    pub async fn transaction(
-        &self,
-        chain: &ChainId,
-        hash: &str,
-    ) -> Result<Option<TxRecord>, StoreError> {
-        let row = sqlx::query(concat!(
-            tx_select!(),
-            " WHERE t.chain_id = $1 AND t.hash = $2"
-        ))
-        .bind(chain.as_str())
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(row) = row {
-            return Ok(Some(tx_record(&row)?));
-        }
-        let last: Option<String> = sqlx::query_scalar(
-            "SELECT kind FROM transaction_events WHERE chain_id = $1 AND tx_hash = $2
-               AND kind NOT IN ('SEEN_PENDING', 'DROPPED', 'REPLACED_BY')
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(chain.as_str())
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok((last.as_deref() == Some(TxStatus::ReorgedOut.as_str()))
-            .then(|| reorged_out(chain.clone(), hash)))
-    }
-
     /// Every indexed transaction with this exact `hash`, across all chains, ordered by chain id:
     /// canonical ones and those a reorg left out (see [`Store::transaction`]).
     pub async fn transactions_by_hash(&self, hash: &str) -> Result<Vec<TxRecord>, StoreError> {
@@ -694,7 +661,7 @@ fn decode_error(msg: String) -> StoreError {
     StoreError::Query(sqlx::Error::Decode(msg.into()))
 }
 
-fn chain_id(s: &str) -> Result<ChainId, StoreError> {
+pub(crate) fn chain_id(s: &str) -> Result<ChainId, StoreError> {
     ChainId::new(s).map_err(|e| decode_error(format!("stored chain id: {e}")))
 }
 
@@ -705,7 +672,7 @@ fn opt_u64(row: &PgRow, col: &str) -> Result<Option<u64>, StoreError> {
         .transpose()
 }
 
-fn reorged_out(chain: ChainId, hash: &str) -> TxRecord {
+pub(crate) fn reorged_out(chain: ChainId, hash: &str) -> TxRecord {
     TxRecord {
         chain,
         hash: hash.to_owned(),
@@ -726,7 +693,7 @@ fn reorged_out(chain: ChainId, hash: &str) -> TxRecord {
     }
 }
 
-fn tx_record(row: &PgRow) -> Result<TxRecord, StoreError> {
+pub(crate) fn tx_record(row: &PgRow) -> Result<TxRecord, StoreError> {
     let status: String = row.try_get("status")?;
     let status = TxStatus::parse(&status)
         .ok_or_else(|| decode_error(format!("unknown transaction status {status:?}")))?;

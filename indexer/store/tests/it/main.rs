@@ -2,6 +2,7 @@
 //! fresh database with the migrations applied (`DATABASE_URL` names the server).
 
 mod health;
+mod lookup;
 mod pages;
 mod reads;
 mod replay;
