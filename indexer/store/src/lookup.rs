@@ -66,7 +66,8 @@ fn batch_select(n: usize) -> &'static str {
 }
 
 /// Of the pairs `($1[i], $2[i])`, those whose latest index event is `REORGED_OUT` (the watch
-/// list's events do not count). Only asked for pairs that have no row.
+/// list's events do not count). Only asked for pairs that have no row: rare enough that its
+/// re-planning at each execution (see [`batch_select`]) does not matter.
 const BATCH_REORGED_OUT: &str = "
     SELECT k.chain_id, k.hash
     FROM unnest($1::text[], $2::text[]) AS k(chain_id, hash)
@@ -206,8 +207,7 @@ impl Store {
         }
     }
 
-    /// One lookup, with the single-key statements: Postgres plans those once per connection,
-    /// where the batch statement over arrays can be planned anew at every execution.
+    /// One lookup, alone: the single-key statements, the cheapest for Postgres to run.
     async fn lookup_one(
         &self,
         chain: &ChainId,
