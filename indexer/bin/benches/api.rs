@@ -54,7 +54,8 @@ SELECT t.chain_id, t.hash, t.block_height, t.block_hash,
  WHERE t.chain_id = 'evm:1' AND t.hash = '0x' || lpad(to_hex(:i::bigint), 64, '0');
 ";
 
-/// The SQL of `Store::address_transactions` (read.rs) for a first page of 20, no filters.
+/// The SQL of `Store::address_transactions` (read.rs) for a first page of 20, no filters (the
+/// statement of `PageShape` with no filter).
 const PAGE_SQL: &str = "\\set a random(0, :m)
 SELECT t.chain_id, t.hash, t.block_height, t.block_hash,
        (extract(epoch FROM b.block_time) * 1000)::bigint AS block_time_ms,
@@ -67,12 +68,6 @@ SELECT t.chain_id, t.hash, t.block_height, t.block_hash,
   LEFT JOIN blocks b ON b.chain_id = t.chain_id AND b.height = t.block_height
   LEFT JOIN watermarks w ON w.chain_id = t.chain_id
  WHERE a.chain_id = 'evm:1' AND a.address = '0x' || lpad(to_hex(:a::bigint), 40, '0')
-   AND (NULL::bigint IS NULL OR (a.block_height, a.tx_index) < (NULL::bigint, NULL::int))
-   AND (NULL::text IS NULL OR t.status = NULL)
-   AND (0 < 1 OR t.block_height <= GREATEST(w.safe_height, w.finalized_height))
-   AND (0 < 2 OR t.block_height <= w.finalized_height)
-   AND (NULL::bigint IS NULL OR b.block_time >= to_timestamp(NULL::bigint / 1000.0))
-   AND (NULL::bigint IS NULL OR b.block_time < to_timestamp(NULL::bigint / 1000.0))
  ORDER BY a.block_height DESC, a.tx_index DESC
  LIMIT 21;
 ";

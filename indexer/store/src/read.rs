@@ -449,6 +449,106 @@ fn clamp_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// Which filters an address page applies: each combination is its own statement.
+///
+/// One statement with every filter behind `$n IS NULL OR …` made Postgres plan it anew at every
+/// execution (its generic plan cannot drop the unused filters, so the custom plan always looked
+/// cheaper), and planning took as long as running it. A statement per shape keeps only the
+/// filters in use, and its generic plan is cached per connection.
+#[derive(Debug, Clone, Copy)]
+struct PageShape {
+    after: bool,
+    status: bool,
+    /// 0: no finality filter, 1: SAFE or better, 2: FINALIZED.
+    min_level: i32,
+    since: bool,
+    until: bool,
+}
+
+impl PageShape {
+    const COUNT: usize = 48;
+
+    fn index(self) -> usize {
+        let level = usize::try_from(self.min_level.clamp(0, 2)).unwrap_or(0);
+        (usize::from(self.after)
+            | usize::from(self.status) << 1
+            | usize::from(self.since) << 2
+            | usize::from(self.until) << 3)
+            * 3
+            + level
+    }
+
+    fn of_index(i: usize) -> Self {
+        let bits = i / 3;
+        Self {
+            after: bits & 1 != 0,
+            status: bits & 2 != 0,
+            since: bits & 4 != 0,
+            until: bits & 8 != 0,
+            min_level: (i % 3) as i32,
+        }
+    }
+
+    /// The statement: `$1` chain, `$2` address, `$3` the LIMIT, then in this order as present:
+    /// the `after` key (height, index), status, since (ms), until (ms).
+    fn sql(self) -> &'static str {
+        static SQL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+            (0..PageShape::COUNT)
+                .map(|i| PageShape::of_index(i).build())
+                .collect()
+        });
+        &SQL[self.index()]
+    }
+
+    fn build(self) -> String {
+        let mut sql = concat!(
+            tx_columns!(),
+            "
+    FROM address_transactions a
+    JOIN transactions t ON t.chain_id = a.chain_id AND t.block_height = a.block_height
+                       AND t.tx_index = a.tx_index",
+            tx_joins!(),
+            "
+    WHERE a.chain_id = $1 AND a.address = $2"
+        )
+        .to_owned();
+        let mut n = 3;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if self.after {
+            let (h, i) = (next(), next());
+            sql += &format!("\n      AND (a.block_height, a.tx_index) < (${h}::bigint, ${i}::int)");
+        }
+        if self.status {
+            sql += &format!("\n      AND t.status = ${}", next());
+        }
+        // As derive_finality: SAFE or better at or below either watermark, FINALIZED at or
+        // below the finalized one. A NULL watermark covers nothing.
+        if self.min_level >= 1 {
+            sql += "\n      AND t.block_height <= GREATEST(w.safe_height, w.finalized_height)";
+        }
+        if self.min_level >= 2 {
+            sql += "\n      AND t.block_height <= w.finalized_height";
+        }
+        if self.since {
+            sql += &format!(
+                "\n      AND b.block_time >= to_timestamp(${}::bigint / 1000.0)",
+                next()
+            );
+        }
+        if self.until {
+            sql += &format!(
+                "\n      AND b.block_time < to_timestamp(${}::bigint / 1000.0)",
+                next()
+            );
+        }
+        sql += "\n    ORDER BY a.block_height DESC, a.tx_index DESC\n    LIMIT $3";
+        sql
+    }
+}
+
 /// `first + 1` as a LIMIT: one extra row tells whether another page follows.
 fn limit_plus_one(first: usize) -> i64 {
     i64::try_from(first).unwrap_or(i64::MAX - 1) + 1
@@ -476,37 +576,33 @@ impl Store {
             Some(Finality::Safe) => 1,
             _ => 0,
         };
-        let rows = sqlx::query(concat!(
-            tx_columns!(),
-            "
-    FROM address_transactions a
-    JOIN transactions t ON t.chain_id = a.chain_id AND t.block_height = a.block_height
-                       AND t.tx_index = a.tx_index",
-            tx_joins!(),
-            "
-    WHERE a.chain_id = $1 AND a.address = $2
-      AND ($3::bigint IS NULL OR (a.block_height, a.tx_index) < ($3::bigint, $4::int))
-      AND ($5::text IS NULL OR t.status = $5)
-      -- As derive_finality: SAFE or better at or below either watermark, FINALIZED at or
-      -- below the finalized one. A NULL watermark covers nothing.
-      AND ($6::int < 1 OR t.block_height <= GREATEST(w.safe_height, w.finalized_height))
-      AND ($6::int < 2 OR t.block_height <= w.finalized_height)
-      AND ($8::bigint IS NULL OR b.block_time >= to_timestamp($8 / 1000.0))
-      AND ($9::bigint IS NULL OR b.block_time < to_timestamp($9 / 1000.0))
-    ORDER BY a.block_height DESC, a.tx_index DESC
-    LIMIT $7"
-        ))
-        .bind(chain.as_str())
-        .bind(address)
-        .bind(after.map(|k| clamp_i64(k.block_height)))
-        .bind(after.map(|k| i32::try_from(k.tx_index).unwrap_or(i32::MAX)))
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(min_level)
-        .bind(limit_plus_one(first))
-        .bind(filter.since_ms.map(clamp_i64))
-        .bind(filter.until_ms.map(clamp_i64))
-        .fetch_all(&self.pool)
-        .await?;
+        let shape = PageShape {
+            after: after.is_some(),
+            status: filter.status.is_some(),
+            min_level,
+            since: filter.since_ms.is_some(),
+            until: filter.until_ms.is_some(),
+        };
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(shape.sql()))
+            .bind(chain.as_str())
+            .bind(address)
+            .bind(limit_plus_one(first));
+        // In `PageShape::sql`'s parameter order.
+        if let Some(k) = after {
+            q = q
+                .bind(clamp_i64(k.block_height))
+                .bind(i32::try_from(k.tx_index).unwrap_or(i32::MAX));
+        }
+        if let Some(status) = filter.status {
+            q = q.bind(status.as_str());
+        }
+        if let Some(ms) = filter.since_ms {
+            q = q.bind(clamp_i64(ms));
+        }
+        if let Some(ms) = filter.until_ms {
+            q = q.bind(clamp_i64(ms));
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         let txs = rows.iter().map(tx_record).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::of(txs, first))
     }
@@ -758,6 +854,30 @@ fn chain_status_record(row: &PgRow) -> Result<ChainStatusRecord, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_page_shape_has_its_statement() {
+        for i in 0..PageShape::COUNT {
+            let shape = PageShape::of_index(i);
+            assert_eq!(shape.index(), i);
+            let sql = shape.sql();
+            // Parameters are numbered without gaps: Postgres must infer each one's type.
+            let params = 3
+                + 2 * usize::from(shape.after)
+                + usize::from(shape.status)
+                + usize::from(shape.since)
+                + usize::from(shape.until);
+            for p in 1..=params {
+                assert!(sql.contains(&format!("${p}")), "{sql}");
+            }
+            assert!(!sql.contains(&format!("${}", params + 1)), "{sql}");
+            assert_eq!(
+                sql.contains("w.finalized_height\n"),
+                shape.min_level >= 2,
+                "{sql}"
+            );
+        }
+    }
 
     #[test]
     fn finality_follows_watermarks() {
