@@ -147,9 +147,13 @@ impl Store {
         chain: &ChainId,
         hash: &str,
     ) -> Result<Option<TxRecord>, StoreError> {
-        // A free slot: this lookup runs here, alone. The guard gives the slot back even if this
-        // future is dropped mid-query, and starts a runner for lookups queued meanwhile.
-        if let Ok(slot) = self.lookups.slots.clone().try_acquire_owned() {
+        // Nothing queued and a free slot: this lookup runs here, alone. The guard gives the slot
+        // back even if this future is dropped mid-query, and starts a runner for lookups queued
+        // meanwhile. (With lookups queued, a newcomer queues behind them: a slot given back goes
+        // to the queue, never to a newcomer that would jump it.)
+        if self.lookups.queue().is_empty()
+            && let Ok(slot) = self.lookups.slots.clone().try_acquire_owned()
+        {
             let _slot = SlotGuard {
                 store: self,
                 slot: Some(slot),
