@@ -9,7 +9,8 @@
 //!    `BENCH_API_SECONDS` (default 20) at `BENCH_API_CONNECTIONS` (default 16) connections, and
 //!    `pgbench` runs the SQL the API runs for that query, with the same random choice, clients
 //!    and duration. The two alternate in `BENCH_API_ROUNDS` (default 4) slices, so that the
-//!    machine's slow and fast spells fall on both. Cases: `transaction(chain, hash)`, and an address page (`transactions(chain,
+//!    machine's slow and fast spells fall on both. `BENCH_API_LOOKUP_CONCURRENCY` sets the
+//!    API's `[api] lookup_concurrency` (default: the API's default). Cases: `transaction(chain, hash)`, and an address page (`transactions(chain,
 //!    address, first: 20)`).
 //! 4. Prints requests/s and p50/p99 for both and the API/pgbench ratio (targets: ≥ 0.5× and
 //!    p99 < 10 ms).
@@ -337,7 +338,12 @@ fn main() {
     let cfg = dir.join("chainwatch.toml");
     std::fs::write(
         &cfg,
-        format!("[database]\nmax_connections = {conns}\n\n[chains.\"{CHAIN}\"]\n"),
+        format!(
+            "[database]\nmax_connections = {conns}\n\n{}[chains.\"{CHAIN}\"]\n",
+            std::env::var("BENCH_API_LOOKUP_CONCURRENCY")
+                .map(|n| format!("[api]\nlookup_concurrency = {n}\n\n"))
+                .unwrap_or_default()
+        ),
     )
     .unwrap();
     let port = chainwatch_testkit::free_port();
