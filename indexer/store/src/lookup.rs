@@ -68,15 +68,18 @@ fn batch_select(n: usize) -> &'static str {
 /// Of the pairs `($1[i], $2[i])`, those whose latest index event is `REORGED_OUT` (the watch
 /// list's events do not count). Only asked for pairs that have no row: rare enough that its
 /// re-planning at each execution (see [`batch_select`]) does not matter.
-const BATCH_REORGED_OUT: &str = "
+const BATCH_REORGED_OUT: &str = concat!(
+    "
     SELECT k.chain_id, k.hash
     FROM unnest($1::text[], $2::text[]) AS k(chain_id, hash)
     CROSS JOIN LATERAL (
         SELECT e.kind FROM transaction_events e
-        WHERE e.chain_id = k.chain_id AND e.tx_hash = k.hash
-          AND e.kind NOT IN ('SEEN_PENDING', 'DROPPED', 'REPLACED_BY')
+        WHERE e.chain_id = k.chain_id AND e.tx_hash = k.hash AND ",
+    index_event!(),
+    "
         ORDER BY e.id DESC LIMIT 1) last
-    WHERE last.kind = $3";
+    WHERE last.kind = $3"
+);
 
 type Answer = Result<Option<TxRecord>, Arc<StoreError>>;
 
@@ -228,11 +231,11 @@ impl Store {
         if let Some(row) = row {
             return Ok(Some(tx_record(&row)?));
         }
-        let last: Option<String> = sqlx::query_scalar(
-            "SELECT kind FROM transaction_events WHERE chain_id = $1 AND tx_hash = $2
-               AND kind NOT IN ('SEEN_PENDING', 'DROPPED', 'REPLACED_BY')
-             ORDER BY id DESC LIMIT 1",
-        )
+        let last: Option<String> = sqlx::query_scalar(concat!(
+            "SELECT e.kind FROM transaction_events e WHERE e.chain_id = $1 AND e.tx_hash = $2 AND ",
+            index_event!(),
+            " ORDER BY e.id DESC LIMIT 1"
+        ))
         .bind(chain.as_str())
         .bind(hash)
         .fetch_optional(&self.pool)

@@ -175,19 +175,31 @@ macro_rules! chain_select {
     };
 }
 
+/// The index events of `transaction_events e`: not the watch list's (`SEEN_PENDING`,
+/// `DROPPED`, `REPLACED_BY`). Whether a transaction is reorged out is read from the latest of
+/// these (a macro: see `tx_select`).
+macro_rules! index_event {
+    () => {
+        "e.kind NOT IN ('SEEN_PENDING', 'DROPPED', 'REPLACED_BY')"
+    };
+}
+
 /// Chains (one row each) where the latest index event of `$1` (the watch list's events do not
 /// count) is `REORGED_OUT` and no row remains.
 /// The lateral subquery walks the `(chain_id, tx_hash, id)` index once per chain.
-const REORGED_OUT_SELECT: &str = "
+const REORGED_OUT_SELECT: &str = concat!(
+    "
     SELECT c.chain_id
     FROM chains c
     CROSS JOIN LATERAL (
         SELECT e.kind FROM transaction_events e
-        WHERE e.chain_id = c.chain_id AND e.tx_hash = $1
-          AND e.kind NOT IN ('SEEN_PENDING', 'DROPPED', 'REPLACED_BY')
+        WHERE e.chain_id = c.chain_id AND e.tx_hash = $1 AND ",
+    index_event!(),
+    "
         ORDER BY e.id DESC LIMIT 1) last
     WHERE last.kind = 'REORGED_OUT'
-      AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.chain_id = c.chain_id AND t.hash = $1)";
+      AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.chain_id = c.chain_id AND t.hash = $1)"
+);
 
 impl Store {
     /// Every indexed transaction with this exact `hash`, across all chains, ordered by chain id:
